@@ -1,0 +1,19 @@
+"""How the compiled core was built."""
+from ccxtpro_fast._core import orderbook as _orderbook
+
+
+def build_info():
+    """The build mode of the compiled core: 'release' (assertions compiled out, bounds
+    checks off) or 'debug', with the versions it was built and runs against."""
+    import sys
+
+    import ccxt
+    import Cython
+
+    return {
+        "mode": _orderbook.BUILD_MODE,
+        "assertions": _orderbook.BUILD_MODE != "release",
+        "python": sys.version.split()[0],
+        "cython": getattr(Cython, "__version__", None),
+        "ccxt": ccxt.__version__,
+    }

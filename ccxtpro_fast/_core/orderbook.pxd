@@ -1,0 +1,127 @@
+# The compiled order books: the contract other Cython code cimports.
+from libc.stdint cimport int64_t, int8_t, uint8_t, uint32_t
+
+
+cdef extern from "ccxf.h":
+    ctypedef struct ccxf_level:
+        double price
+        double amount
+        double extra
+        int64_t price_mant
+        int64_t amount_mant
+        int8_t price_scale
+        int8_t amount_scale
+        uint8_t extra_is_int
+
+    ctypedef struct ccxf_side:
+        ccxf_level *buf
+        Py_ssize_t lo
+        Py_ssize_t n
+        Py_ssize_t cap
+        int is_bid
+
+    int CCXF_NO_TEXT
+    int CCXF_PARSE_OK
+    int CCXF_PARSE_SYNTAX
+    int CCXF_PARSE_RANGE
+    int CCXF_PARSE_TOO_LONG
+    int CCXF_MAX_NUMBER_TEXT
+    int CCXF_LEVEL_TEXT_MAX
+
+    int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value, int64_t *mant,
+                           int8_t *scale) nogil
+    Py_ssize_t ccxf_render_decimal(char *out, int64_t mant, int scale) nogil
+    Py_ssize_t ccxf_render_wire(char *out, double v, int64_t mant, int8_t scale)
+    Py_ssize_t ccxf_render_js(char *out, double v)
+    Py_ssize_t ccxf_render_kraken(char *out, double v, int64_t mant, int8_t scale,
+                                  int precision)
+    double ccxf_key(const ccxf_side *side, double price) nogil
+    ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos) nogil
+    Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key) nogil
+    ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos) nogil
+    void ccxf_delete_at(ccxf_side *side, Py_ssize_t pos) nogil
+    void ccxf_truncate(ccxf_side *side, Py_ssize_t depth) nogil
+    int ccxf_store(ccxf_side *side, double price, int64_t pm, int8_t ps,
+                   double amount, int64_t am, int8_t as_) nogil
+
+
+# A number as it came: its float value and, when it was decimal text, the exact text.
+cdef struct number_t:
+    double value
+    int64_t mant
+    int8_t scale
+
+cdef int parse_number(object obj, number_t *out) except -1
+cdef int parse_text(const char *data, Py_ssize_t size, number_t *out) except -1
+
+
+cdef class OrderBookSide:
+    cdef ccxf_side s
+    cdef Py_ssize_t depth
+
+    cdef int store_number(self, number_t *price, number_t *amount) except -1
+    cdef int store_pair(self, object price, object amount) except -1
+    cdef int store_delta(self, object delta) except -1
+    cdef int store_bytes_levels(self, const char *data, Py_ssize_t size) except -1
+    cdef list level(self, Py_ssize_t i)
+    cdef inline Py_ssize_t length(self):
+        return self.s.n
+
+
+cdef class Asks(OrderBookSide):
+    pass
+
+
+cdef class Bids(OrderBookSide):
+    pass
+
+
+cdef class CountedOrderBookSide(OrderBookSide):
+    pass
+
+
+cdef class CountedAsks(CountedOrderBookSide):
+    pass
+
+
+cdef class CountedBids(CountedOrderBookSide):
+    pass
+
+
+cdef class IndexedOrderBookSide:
+    cdef readonly bint is_bid
+    cdef Py_ssize_t depth
+    cdef list keys
+    cdef list levels
+    cdef dict hashmap
+
+    cdef int store_delta(self, object delta) except -1
+    cdef Py_ssize_t _bisect(self, double key)
+    cdef Py_ssize_t _find(self, double key, object order_id) except -1
+
+
+cdef class IndexedAsks(IndexedOrderBookSide):
+    pass
+
+
+cdef class IndexedBids(IndexedOrderBookSide):
+    pass
+
+
+cdef class OrderBook(dict):
+    cdef public object cache
+
+    cdef object new_side(self, object levels, object depth, bint is_bid)
+    cpdef uint32_t checksum_crc(self, int fmt, int depth=*, int price_precision=*,
+                                int amount_precision=*) except? 0xFFFFFFFF
+    cdef char *_checksum_buffer(self, int depth) except NULL
+    cdef Py_ssize_t _write_checksum_text(self, char *buf, int fmt, int depth,
+                                         int price_precision, int amount_precision) except -1
+
+
+cdef class CountedOrderBook(OrderBook):
+    pass
+
+
+cdef class IndexedOrderBook(OrderBook):
+    pass

@@ -1,0 +1,422 @@
+/* ccxtpro_fast core: exact decimal parsing, decimal rendering and the sorted level array.
+ *
+ * A price level keeps the float ccxt would have (float(wire_text), correctly rounded) for
+ * ordering and for the unified output, and the wire text's decimal mantissa and scale so
+ * that checksums can rebuild the exchange's exact string ("0.35210000" keeps its zeros).
+ */
+#ifndef CCXF_H
+#define CCXF_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+/* scale value for a level that arrived as a number: there is no wire text to rebuild */
+#define CCXF_NO_TEXT (-1)
+/* the longest number text we accept; anything longer is not a price */
+#define CCXF_MAX_NUMBER_TEXT 64
+
+typedef struct {
+    double price;
+    double amount;
+    double extra;          /* order count on counted sides */
+    int64_t price_mant;    /* valid when price_scale >= 0 */
+    int64_t amount_mant;   /* valid when amount_scale >= 0 */
+    int8_t price_scale;
+    int8_t amount_scale;
+    uint8_t extra_is_int;  /* the count came as an int: give it back as an int */
+} ccxf_level;
+
+static const double ccxf_pow10[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static const int64_t ccxf_ipow10[19] = {
+    1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
+    1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL,
+    100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
+    1000000000000000000LL};
+
+enum {
+    CCXF_PARSE_OK = 0,
+    CCXF_PARSE_SYNTAX = -1,    /* not a decimal number */
+    CCXF_PARSE_RANGE = -2,     /* overflows to inf */
+    CCXF_PARSE_TOO_LONG = -3,  /* longer than CCXF_MAX_NUMBER_TEXT */
+};
+
+/* Parse a JSON-style decimal number: -?digits[.digits][(e|E)[+-]digits].
+ * *value is exactly float(text) (correctly rounded). *mant/*scale hold the text's decimal
+ * mantissa and number of fraction digits when it has no exponent and at most 18
+ * significant digits; otherwise *scale is CCXF_NO_TEXT. */
+static inline int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value,
+                                     int64_t *mant, int8_t *scale)
+{
+    const char *p = s, *end = s + n;
+    int negative = 0, has_exp = 0;
+    uint64_t m = 0;
+    int sig = 0, frac = 0, int_digits = 0;
+
+    if (n <= 0) return CCXF_PARSE_SYNTAX;
+    if (n > CCXF_MAX_NUMBER_TEXT) return CCXF_PARSE_TOO_LONG;
+    if (*p == '-') { negative = 1; p++; }
+    if (p == end || (unsigned)(*p - '0') > 9) return CCXF_PARSE_SYNTAX;
+    while (p < end && (unsigned)(*p - '0') <= 9) {
+        unsigned d = (unsigned)(*p - '0');
+        if (sig || d) { sig++; if (sig <= 18) m = m * 10 + d; }
+        int_digits++; p++;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p == end || (unsigned)(*p - '0') > 9) return CCXF_PARSE_SYNTAX;
+        while (p < end && (unsigned)(*p - '0') <= 9) {
+            unsigned d = (unsigned)(*p - '0');
+            if (sig || d) { sig++; if (sig <= 18) m = m * 10 + d; }
+            frac++; p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p == end || (unsigned)(*p - '0') > 9) return CCXF_PARSE_SYNTAX;
+        while (p < end && (unsigned)(*p - '0') <= 9) p++;
+        has_exp = 1;
+    }
+    if (p != end) return CCXF_PARSE_SYNTAX;
+    (void)int_digits;
+
+    if (!has_exp && sig <= 18 && frac <= 22) {
+        /* Clinger's fast path: m and 10^frac are exact doubles, one division rounds once */
+        *mant = negative ? -(int64_t)m : (int64_t)m;
+        *scale = (int8_t)frac;
+        if (m <= (1ULL << 53)) {
+            double v = (double)m / ccxf_pow10[frac];
+            *value = negative ? -v : v;
+            return CCXF_PARSE_OK;
+        }
+    } else {
+        *mant = 0;
+        *scale = CCXF_NO_TEXT;
+    }
+    {
+        /* rare: long or exponent forms; CPython's dtoa is correctly rounded and locale-free */
+        char buf[CCXF_MAX_NUMBER_TEXT + 1];
+        double v;
+        memcpy(buf, s, (size_t)n);
+        buf[n] = '\0';
+        v = PyOS_string_to_double(buf, NULL, NULL);
+        if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return CCXF_PARSE_SYNTAX; }
+        if (isinf(v)) return CCXF_PARSE_RANGE;
+        *value = v;
+    }
+    return CCXF_PARSE_OK;
+}
+
+/* Write the decimal text of mant * 10^-scale, exactly as the wire had it (zeros kept).
+ * Returns the number of bytes written; out needs 22 + scale bytes. */
+static inline Py_ssize_t ccxf_render_decimal(char *out, int64_t mant, int scale)
+{
+    char digits[24];
+    int nd = 0, i;
+    char *o = out;
+    uint64_t u;
+    if (mant < 0) { *o++ = '-'; u = (uint64_t)0 - (uint64_t)mant; } else { u = (uint64_t)mant; }
+    do { digits[nd++] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (nd > scale) {
+        for (i = nd - 1; i >= scale; i--) *o++ = digits[i];
+        if (scale > 0) {
+            *o++ = '.';
+            for (; i >= 0; i--) *o++ = digits[i];
+        }
+    } else {
+        *o++ = '0';
+        *o++ = '.';
+        for (i = scale - nd; i > 0; i--) *o++ = '0';
+        for (i = nd - 1; i >= 0; i--) *o++ = digits[i];
+    }
+    return o - out;
+}
+
+/* Digits of |mant| with no leading zeros: the Kraken form of a wire number ("." removed,
+ * leading zeros stripped). Zero gives "" as stripping "0.000" does. */
+static inline Py_ssize_t ccxf_render_digits(char *out, uint64_t u)
+{
+    char digits[24];
+    int nd = 0;
+    char *o = out;
+    while (u) { digits[nd++] = (char)('0' + u % 10); u /= 10; }
+    while (nd) *o++ = digits[--nd];
+    return o - out;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* A side: levels sorted by key ascending, where key = price on bids and -price on asks, so
+ * the best level is the LAST one. Updates cluster at the top of the book, so inserts and
+ * deletes there move few bytes, and dropping the worst levels (depth limit) only advances
+ * `lo`. Storage positions are relative to buf + lo. */
+
+typedef struct {
+    ccxf_level *buf;
+    Py_ssize_t lo;    /* first used slot */
+    Py_ssize_t n;     /* used slots */
+    Py_ssize_t cap;   /* allocated slots */
+    int is_bid;
+} ccxf_side;
+
+static inline double ccxf_key(const ccxf_side *side, double price)
+{
+    return side->is_bid ? price : -price;
+}
+
+static inline ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos)
+{
+    return side->buf + side->lo + pos;
+}
+
+/* Storage position of the first level whose key is >= key (n if none). Searches from the
+ * top with galloping steps, since most updates hit the first few levels. */
+static inline Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key)
+{
+    const ccxf_level *a = side->buf + side->lo;
+    Py_ssize_t n = side->n, hi = n, lo, step = 1, mid;
+    int is_bid = side->is_bid;
+#define CCXF_KEY_AT(i) (is_bid ? a[i].price : -a[i].price)
+    /* invariant: every key at >= hi is >= key */
+    while (hi > 0) {
+        Py_ssize_t probe = hi - step;
+        if (probe < 0) probe = 0;
+        if (CCXF_KEY_AT(probe) >= key) {
+            hi = probe;
+            step <<= 1;
+        } else {
+            break;
+        }
+    }
+    if (hi == 0) return 0;
+    lo = hi - step;
+    if (lo < 0) lo = 0;
+    /* keys in [lo, hi) may be >= key only after the first one that is < key */
+    while (lo < hi) {
+        mid = lo + ((hi - lo) >> 1);
+        if (CCXF_KEY_AT(mid) < key) lo = mid + 1; else hi = mid;
+    }
+#undef CCXF_KEY_AT
+    return lo;
+}
+
+static inline int ccxf_reserve(ccxf_side *side, Py_ssize_t need)
+{
+    Py_ssize_t cap;
+    ccxf_level *nb;
+    if (side->lo + need <= side->cap) return 0;
+    if (side->lo > 0 && need <= side->cap && side->lo >= side->cap / 4) {
+        /* compact instead of growing when the bottom has room */
+        memmove(side->buf, side->buf + side->lo, (size_t)side->n * sizeof(ccxf_level));
+        side->lo = 0;
+        return 0;
+    }
+    cap = side->cap ? side->cap : 16;
+    while (cap < side->lo + need) {
+        if (cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(ccxf_level)) return -1;
+        cap *= 2;
+    }
+    nb = (ccxf_level *)PyMem_Realloc(side->buf, (size_t)cap * sizeof(ccxf_level));
+    if (!nb) return -1;
+    side->buf = nb;
+    side->cap = cap;
+    return 0;
+}
+
+/* Open a slot at storage position pos; returns it, or NULL on memory error. */
+static inline ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos)
+{
+    ccxf_level *a;
+    if (side->lo > 0 && pos < side->n / 2) {
+        /* shift the lower part down into the free room below */
+        a = side->buf + side->lo;
+        memmove(a - 1, a, (size_t)pos * sizeof(ccxf_level));
+        side->lo--;
+        side->n++;
+        return side->buf + side->lo + pos;
+    }
+    if (ccxf_reserve(side, side->n + 1) < 0) return NULL;
+    a = side->buf + side->lo;
+    memmove(a + pos + 1, a + pos, (size_t)(side->n - pos) * sizeof(ccxf_level));
+    side->n++;
+    return a + pos;
+}
+
+static inline void ccxf_delete_at(ccxf_side *side, Py_ssize_t pos)
+{
+    ccxf_level *a = side->buf + side->lo;
+    if (pos < side->n / 2) {
+        memmove(a + 1, a, (size_t)pos * sizeof(ccxf_level));
+        side->lo++;
+    } else {
+        memmove(a + pos, a + pos + 1, (size_t)(side->n - pos - 1) * sizeof(ccxf_level));
+    }
+    side->n--;
+    if (side->n == 0) side->lo = 0;
+}
+
+/* Drop the worst levels so that at most depth remain. */
+static inline void ccxf_truncate(ccxf_side *side, Py_ssize_t depth)
+{
+    if (side->n > depth) {
+        side->lo += side->n - depth;
+        side->n = depth;
+        if (side->n == 0) side->lo = 0;
+    }
+}
+
+/* Set (amount != 0) or delete (amount == 0) the level at price. The price and amount text
+ * are kept for checksums; scale CCXF_NO_TEXT marks a number without text. Returns 0, or -1
+ * on memory error. An existing level keeps its price as first stored, as ccxt's does. */
+static inline int ccxf_store(ccxf_side *side, double price, int64_t pm, int8_t ps,
+                             double amount, int64_t am, int8_t as)
+{
+    double key = ccxf_key(side, price);
+    Py_ssize_t pos = ccxf_lower_bound(side, key);
+    ccxf_level *lv;
+    int found = pos < side->n && ccxf_key(side, ccxf_at(side, pos)->price) == key;
+    if (amount != 0.0) {
+        if (found) {
+            lv = ccxf_at(side, pos);
+        } else {
+            lv = ccxf_insert_at(side, pos);
+            if (!lv) return -1;
+            lv->price = price;
+            lv->price_mant = pm;
+            lv->price_scale = ps;
+            lv->extra = 0.0;
+            lv->extra_is_int = 0;
+        }
+        lv->amount = amount;
+        lv->amount_mant = am;
+        lv->amount_scale = as;
+    } else if (found) {
+        ccxf_delete_at(side, pos);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Checksum text. Every writer appends to a buffer sized by the caller: a level needs at
+ * most 2 * (CCXF_MAX_NUMBER_TEXT + 32) bytes in any format. */
+
+#define CCXF_LEVEL_TEXT_MAX (2 * (CCXF_MAX_NUMBER_TEXT + 32) + 4)
+
+/* The shortest text that round-trips, as Python's repr gives it ("1e-07", "30000.0"). */
+static inline Py_ssize_t ccxf_render_repr(char *out, double v)
+{
+    char *s = PyOS_double_to_string(v, 'r', 0, 0, NULL);
+    Py_ssize_t n;
+    if (!s) { PyErr_Clear(); return 0; }
+    n = (Py_ssize_t)strlen(s);
+    if (n > CCXF_MAX_NUMBER_TEXT + 24) n = CCXF_MAX_NUMBER_TEXT + 24;
+    memcpy(out, s, (size_t)n);
+    PyMem_Free(s);
+    return n;
+}
+
+/* JavaScript's Number.prototype.toString: the same shortest digits as repr, in fixed
+ * notation for 1e-7 <= |v| < 1e21 without a trailing ".0", else "1.5e-7" / "1e+21". */
+static inline Py_ssize_t ccxf_render_js(char *out, double v)
+{
+    char *s, *p;
+    char digits[32];
+    int nd = 0, exp10 = 0, neg = 0, point = -1, i;
+    char *o = out;
+    if (v == 0.0) { *o++ = '0'; return 1; }
+    s = PyOS_double_to_string(v, 'r', 0, 0, NULL);
+    if (!s) { PyErr_Clear(); return 0; }
+    p = s;
+    if (*p == '-') { neg = 1; p++; }
+    /* collect digits and the position of the decimal point from repr's text */
+    for (; *p && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') { point = nd; continue; }
+        if (nd < 31) digits[nd++] = *p;
+    }
+    if (point < 0) point = nd;
+    if (*p == 'e' || *p == 'E') exp10 = atoi(p + 1);
+    PyMem_Free(s);
+    /* value = 0.d1d2d3... * 10^(point + exp10); strip leading zeros from the digits */
+    {
+        int lead = 0;
+        while (lead < nd - 1 && digits[lead] == '0') { lead++; point--; }
+        memmove(digits, digits + lead, (size_t)(nd - lead));
+        nd -= lead;
+        while (nd > 1 && digits[nd - 1] == '0') nd--;
+    }
+    {
+        int k = point + exp10;   /* decimal exponent: value = 0.DIGITS * 10^k */
+        if (neg) *o++ = '-';
+        if (k > 21 || k < -5) {
+            /* exponent notation: d[.ddd]e(+|-)x where x = k - 1 */
+            int e = k - 1;
+            *o++ = digits[0];
+            if (nd > 1) { *o++ = '.'; for (i = 1; i < nd; i++) *o++ = digits[i]; }
+            *o++ = 'e';
+            *o++ = e < 0 ? '-' : '+';
+            o += sprintf(o, "%d", e < 0 ? -e : e);
+        } else if (k <= 0) {
+            *o++ = '0'; *o++ = '.';
+            for (i = 0; i < -k; i++) *o++ = '0';
+            for (i = 0; i < nd; i++) *o++ = digits[i];
+        } else if (nd <= k) {
+            for (i = 0; i < nd; i++) *o++ = digits[i];
+            for (i = nd; i < k; i++) *o++ = '0';
+        } else {
+            for (i = 0; i < k; i++) *o++ = digits[i];
+            *o++ = '.';
+            for (i = k; i < nd; i++) *o++ = digits[i];
+        }
+    }
+    return o - out;
+}
+
+/* The wire text of a number, or repr when it came without text. */
+static inline Py_ssize_t ccxf_render_wire(char *out, double v, int64_t mant, int8_t scale)
+{
+    if (scale >= 0) return ccxf_render_decimal(out, mant, scale);
+    return ccxf_render_repr(out, v);
+}
+
+/* Kraken's form: the number at `precision` decimals (or as on the wire when precision < 0)
+ * with "." removed and leading zeros stripped. */
+static inline Py_ssize_t ccxf_render_kraken(char *out, double v, int64_t mant, int8_t scale,
+                                            int precision)
+{
+    uint64_t u;
+    if (precision < 0) {
+        if (scale >= 0) {
+            u = mant < 0 ? (uint64_t)0 - (uint64_t)mant : (uint64_t)mant;
+            return ccxf_render_digits(out, u);
+        }
+        /* no text and no precision: strip what repr gives */
+        {
+            char tmp[CCXF_MAX_NUMBER_TEXT + 32];
+            Py_ssize_t n = ccxf_render_repr(tmp, v), i, k = 0;
+            int leading = 1;
+            for (i = 0; i < n; i++) {
+                if (tmp[i] == '.' || tmp[i] == '-') continue;
+                if (leading && tmp[i] == '0') continue;
+                leading = 0;
+                out[k++] = tmp[i];
+            }
+            return k;
+        }
+    }
+    if (scale >= 0 && scale <= precision && precision - scale <= 18) {
+        u = mant < 0 ? (uint64_t)0 - (uint64_t)mant : (uint64_t)mant;
+        return ccxf_render_digits(out, u * (uint64_t)ccxf_ipow10[precision - scale]);
+    }
+    {
+        double scaled = fabs(v) * (precision <= 22 ? ccxf_pow10[precision] : pow(10.0, precision));
+        if (!(scaled < 1.8e19)) return 0;
+        return ccxf_render_digits(out, (uint64_t)llround(scaled));
+    }
+}
+
+#endif /* CCXF_H */
