@@ -68,6 +68,8 @@ setup(
     packages=[
         "ccxtpro_fast",
         "ccxtpro_fast._core",
+        "ccxtpro_fast.base",
+        "ccxtpro_fast.sim",
         "ccxtpro_fast.exchanges",
     ],
     # The adapters live in the top-level folder exchanges/ of the repository but are
