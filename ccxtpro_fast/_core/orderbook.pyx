@@ -327,12 +327,17 @@ cdef class OrderBookSide:
 
     def price(self, Py_ssize_t i=0):
         """The i-th best price as a float, without building the level list."""
+        # negative i counts from the worst level, exactly as side[i] does
+        if i < 0:
+            i += self.s.n
         if i < 0 or i >= self.s.n:
             raise IndexError('order book side index out of range')
         return ccxf_at(&self.s, self.s.n - 1 - i).price
 
     def amount(self, Py_ssize_t i=0):
         """The i-th best amount as a float, without building the level list."""
+        if i < 0:
+            i += self.s.n
         if i < 0 or i >= self.s.n:
             raise IndexError('order book side index out of range')
         return ccxf_at(&self.s, self.s.n - 1 - i).amount
@@ -558,10 +563,21 @@ cdef class IndexedOrderBookSide:
             yield list(level)
 
     def price(self, Py_ssize_t i=0):
-        return self.levels[i][0]
+        return self.levels[self._index(i)][0]
 
     def amount(self, Py_ssize_t i=0):
-        return self.levels[i][1]
+        return self.levels[self._index(i)][1]
+
+    def _index(self, Py_ssize_t i):
+        # The module compiles with boundscheck and wraparound off, so `self.levels[i]` with
+        # a C index is read unchecked: an index out of range read freed memory or crashed.
+        # Check it here; negative i counts from the worst level, as side[i] does.
+        cdef Py_ssize_t n = len(self.levels)
+        if i < 0:
+            i += n
+        if i < 0 or i >= n:
+            raise IndexError('order book side index out of range')
+        return i
 
     def tolist(self):
         return [list(level) for level in self.levels]
