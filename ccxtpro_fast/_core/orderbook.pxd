@@ -112,8 +112,8 @@ cdef class OrderBook(dict):
     cdef public object cache
 
     cdef object new_side(self, object levels, object depth, bint is_bid)
-    cpdef uint32_t checksum_crc(self, int fmt, int depth=*, int price_precision=*,
-                                int amount_precision=*) except? 0xFFFFFFFF
+    cdef uint32_t checksum_crc(self, int fmt, int depth, int price_precision,
+                               int amount_precision) except? 0xFFFFFFFF
     cdef char *_checksum_buffer(self, int depth) except NULL
     cdef Py_ssize_t _write_checksum_text(self, char *buf, int fmt, int depth,
                                          int price_precision, int amount_precision) except -1

@@ -259,12 +259,25 @@ cdef class OrderBookSide:
         """Store a whole list of levels as the exchange sent it, in one call:
         [["30000.10", "0.5"], ...] with decimal strings or numbers."""
         cdef Py_ssize_t i, n
-        if type(levels) is list:
-            n = PyList_GET_SIZE(levels)
-            for i in range(n):
-                self.store_delta(<object>PyList_GET_ITEM(levels, i))
-        else:
-            for delta in levels:
+        cdef object delta
+        cdef number_t p, a
+        if type(levels) is not list:
+            levels = list(levels)
+        n = PyList_GET_SIZE(levels)
+        for i in range(n):
+            delta = <object>PyList_GET_ITEM(levels, i)
+            if type(delta) is list and PyList_GET_SIZE(delta) >= 2:
+                # the hot path: one [price, amount] list as orjson gives it
+                parse_number(<object>PyList_GET_ITEM(delta, 0), &p)
+                amount = <object>PyList_GET_ITEM(delta, 1)
+                if amount is None:
+                    a.value = 0.0
+                    a.scale = CCXF_NO_TEXT
+                else:
+                    parse_number(amount, &a)
+                if ccxf_store(&self.s, p.value, p.mant, p.scale, a.value, a.mant, a.scale) < 0:
+                    raise MemoryError()
+            else:
                 self.store_delta(delta)
 
     def store_json(self, data):
@@ -272,6 +285,8 @@ cdef class OrderBookSide:
         `[["30000.10","0.5"],["29999.9","0"]]`, without building Python objects."""
         cdef const unsigned char[::1] view
         cdef Py_ssize_t size
+        if type(data) is bytes:
+            return self.store_bytes_levels(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
         if isinstance(data, str):
             cdata = PyUnicode_AsUTF8AndSize(data, &size)
             return self.store_bytes_levels(cdata, size)
@@ -285,7 +300,8 @@ cdef class OrderBookSide:
         ccxf_truncate(&self.s, self.depth)
 
     def clear(self):
-        self.s.lo = 0
+        # keep the buffer; centre it so a snapshot loads without moving levels
+        self.s.lo = self.s.cap // 2
         self.s.n = 0
 
     def remove_index(self, order):
@@ -427,6 +443,10 @@ cdef class CountedOrderBookSide(OrderBookSide):
 
     def store(self, price, size, count):
         self.store_delta((price, size, count))
+
+    def store_levels(self, levels):
+        for delta in levels:
+            self.store_delta(delta)
 
 
 cdef class CountedAsks(CountedOrderBookSide):
@@ -730,8 +750,8 @@ cdef class OrderBook(dict):
             return <int>crc
         return crc
 
-    cpdef uint32_t checksum_crc(self, int fmt, int depth=25, int price_precision=-1,
-                                int amount_precision=-1) except? 0xFFFFFFFF:
+    cdef uint32_t checksum_crc(self, int fmt, int depth, int price_precision,
+                               int amount_precision) except? 0xFFFFFFFF:
         cdef char stack_buf[16384]
         cdef char *buf = stack_buf
         cdef Py_ssize_t n

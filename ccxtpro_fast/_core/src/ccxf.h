@@ -48,24 +48,68 @@ enum {
 
 /* Parse a JSON-style decimal number: -?digits[.digits][(e|E)[+-]digits].
  * *value is exactly float(text) (correctly rounded). *mant/*scale hold the text's decimal
- * mantissa and number of fraction digits when it has no exponent and at most 18
- * significant digits; otherwise *scale is CCXF_NO_TEXT. */
+ * mantissa and number of fraction digits when it has no exponent and at most 19 digits
+ * (leading zeros included) or 18 significant ones; otherwise *scale is CCXF_NO_TEXT. */
+static int ccxf_parse_decimal_slow(const char *s, Py_ssize_t n, double *value,
+                                   int64_t *mant, int8_t *scale);
+
 static inline int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value,
                                      int64_t *mant, int8_t *scale)
 {
-    const char *p = s, *end = s + n;
-    int negative = 0, has_exp = 0;
+    const char *p = s, *end = s + n, *digits_start;
+    int negative = 0, nd, frac = 0;
     uint64_t m = 0;
-    int sig = 0, frac = 0, int_digits = 0;
+    unsigned d;
 
     if (n <= 0) return CCXF_PARSE_SYNTAX;
     if (n > CCXF_MAX_NUMBER_TEXT) return CCXF_PARSE_TOO_LONG;
+    if (*p == '-') { negative = 1; p++; }
+    digits_start = p;
+    while (p < end && (d = (unsigned)(*p - '0')) <= 9) { m = m * 10 + d; p++; }
+    nd = (int)(p - digits_start);
+    if (nd == 0) return CCXF_PARSE_SYNTAX;
+    if (p < end && *p == '.') {
+        const char *frac_start = ++p;
+        while (p < end && (d = (unsigned)(*p - '0')) <= 9) { m = m * 10 + d; p++; }
+        frac = (int)(p - frac_start);
+        if (frac == 0) return CCXF_PARSE_SYNTAX;
+        nd += frac;
+    }
+    /* the common case: no exponent, at most 19 digits (m did not wrap), 10^frac exact */
+    if (p == end && nd <= 19 && frac <= 22) {
+        *mant = negative ? -(int64_t)m : (int64_t)m;
+        *scale = (int8_t)frac;
+        if (m <= (1ULL << 53)) {
+            /* Clinger's fast path: m and 10^frac are exact doubles, one division rounds */
+            double v = (double)m / ccxf_pow10[frac];
+            *value = negative ? -v : v;
+            return CCXF_PARSE_OK;
+        }
+        if (m > (uint64_t)INT64_MAX) { *scale = CCXF_NO_TEXT; *mant = 0; }
+        return ccxf_parse_decimal_slow(s, n, value, mant, scale);
+    }
+    *mant = 0;
+    *scale = CCXF_NO_TEXT;
+    return ccxf_parse_decimal_slow(s, n, value, mant, scale);
+}
+
+/* Long, exponent or malformed text: validate the grammar, then let CPython's dtoa (correctly
+ * rounded, locale-free) compute the value. Keeps *mant/*scale as the caller set them,
+ * except that a long text with few significant digits ("0.000...0012") still gets them. */
+static int ccxf_parse_decimal_slow(const char *s, Py_ssize_t n, double *value,
+                                   int64_t *mant, int8_t *scale)
+{
+    const char *p = s, *end = s + n;
+    int negative = 0, has_exp = 0, sig = 0, frac = 0;
+    uint64_t m = 0;
+    char buf[CCXF_MAX_NUMBER_TEXT + 1];
+    double v;
     if (*p == '-') { negative = 1; p++; }
     if (p == end || (unsigned)(*p - '0') > 9) return CCXF_PARSE_SYNTAX;
     while (p < end && (unsigned)(*p - '0') <= 9) {
         unsigned d = (unsigned)(*p - '0');
         if (sig || d) { sig++; if (sig <= 18) m = m * 10 + d; }
-        int_digits++; p++;
+        p++;
     }
     if (p < end && *p == '.') {
         p++;
@@ -84,70 +128,79 @@ static inline int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value,
         has_exp = 1;
     }
     if (p != end) return CCXF_PARSE_SYNTAX;
-    (void)int_digits;
-
-    if (!has_exp && sig <= 18 && frac <= 22) {
-        /* Clinger's fast path: m and 10^frac are exact doubles, one division rounds once */
+    if (*scale == CCXF_NO_TEXT && !has_exp && sig <= 18 && frac <= 100) {
         *mant = negative ? -(int64_t)m : (int64_t)m;
         *scale = (int8_t)frac;
-        if (m <= (1ULL << 53)) {
-            double v = (double)m / ccxf_pow10[frac];
-            *value = negative ? -v : v;
-            return CCXF_PARSE_OK;
-        }
-    } else {
-        *mant = 0;
-        *scale = CCXF_NO_TEXT;
     }
-    {
-        /* rare: long or exponent forms; CPython's dtoa is correctly rounded and locale-free */
-        char buf[CCXF_MAX_NUMBER_TEXT + 1];
-        double v;
-        memcpy(buf, s, (size_t)n);
-        buf[n] = '\0';
-        v = PyOS_string_to_double(buf, NULL, NULL);
-        if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return CCXF_PARSE_SYNTAX; }
-        if (isinf(v)) return CCXF_PARSE_RANGE;
-        *value = v;
-    }
+    memcpy(buf, s, (size_t)n);
+    buf[n] = '\0';
+    v = PyOS_string_to_double(buf, NULL, NULL);
+    if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return CCXF_PARSE_SYNTAX; }
+    if (isinf(v)) return CCXF_PARSE_RANGE;
+    *value = v;
     return CCXF_PARSE_OK;
+}
+
+static const char ccxf_digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static inline int ccxf_count_digits(uint64_t u)
+{
+    int n = 1;
+    while (u >= 10000) { u /= 10000; n += 4; }
+    if (u >= 100) n += u >= 1000 ? 3 : 2;
+    else if (u >= 10) n += 1;
+    return n;
+}
+
+/* Write `count` digits of u (zero padded) ending just before end; returns u / 10^count.
+ * Digits are stored straight into the output two at a time: going through a scratch
+ * buffer and copying would stall on store-to-load forwarding. */
+static inline uint64_t ccxf_write_digits(char *end, uint64_t u, int count)
+{
+    while (count >= 2) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        end -= 2;
+        memcpy(end, ccxf_digit_pairs + 2 * r, 2);
+        count -= 2;
+    }
+    if (count) {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    }
+    return u;
 }
 
 /* Write the decimal text of mant * 10^-scale, exactly as the wire had it (zeros kept).
  * Returns the number of bytes written; out needs 22 + scale bytes. */
 static inline Py_ssize_t ccxf_render_decimal(char *out, int64_t mant, int scale)
 {
-    char digits[24];
-    int nd = 0, i;
     char *o = out;
     uint64_t u;
+    int nd, int_digits;
+    Py_ssize_t len;
     if (mant < 0) { *o++ = '-'; u = (uint64_t)0 - (uint64_t)mant; } else { u = (uint64_t)mant; }
-    do { digits[nd++] = (char)('0' + u % 10); u /= 10; } while (u);
-    if (nd > scale) {
-        for (i = nd - 1; i >= scale; i--) *o++ = digits[i];
-        if (scale > 0) {
-            *o++ = '.';
-            for (; i >= 0; i--) *o++ = digits[i];
-        }
-    } else {
-        *o++ = '0';
-        *o++ = '.';
-        for (i = scale - nd; i > 0; i--) *o++ = '0';
-        for (i = nd - 1; i >= 0; i--) *o++ = digits[i];
-    }
-    return o - out;
+    nd = ccxf_count_digits(u);
+    int_digits = nd > scale ? nd - scale : 1;
+    len = int_digits + (scale > 0 ? scale + 1 : 0);
+    u = ccxf_write_digits(o + len, u, scale);
+    if (scale > 0) o[int_digits] = '.';
+    ccxf_write_digits(o + int_digits, u, int_digits);
+    return (o - out) + len;
 }
 
-/* Digits of |mant| with no leading zeros: the Kraken form of a wire number ("." removed,
+/* Digits of u with no leading zeros: the Kraken form of a wire number ("." removed,
  * leading zeros stripped). Zero gives "" as stripping "0.000" does. */
 static inline Py_ssize_t ccxf_render_digits(char *out, uint64_t u)
 {
-    char digits[24];
-    int nd = 0;
-    char *o = out;
-    while (u) { digits[nd++] = (char)('0' + u % 10); u /= 10; }
-    while (nd) *o++ = digits[--nd];
-    return o - out;
+    int nd;
+    if (!u) return 0;
+    nd = ccxf_count_digits(u);
+    ccxf_write_digits(out + nd, u, nd);
+    return nd;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -205,42 +258,49 @@ static inline Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key)
     return lo;
 }
 
-static inline int ccxf_reserve(ccxf_side *side, Py_ssize_t need)
+/* Make room for one more level with free slots on both ends: grow when 3/4 full, and
+ * centre the levels so that inserts at either end (the top for updates, the bottom while a
+ * best-first snapshot loads) stay cheap. */
+static inline int ccxf_recentre(ccxf_side *side)
 {
-    Py_ssize_t cap;
-    ccxf_level *nb;
-    if (side->lo + need <= side->cap) return 0;
-    if (side->lo > 0 && need <= side->cap && side->lo >= side->cap / 4) {
-        /* compact instead of growing when the bottom has room */
-        memmove(side->buf, side->buf + side->lo, (size_t)side->n * sizeof(ccxf_level));
-        side->lo = 0;
+    Py_ssize_t cap = side->cap, lo;
+    if (cap < 16 || side->n + 1 > cap - cap / 4) {
+        ccxf_level *nb;
+        Py_ssize_t newcap = cap < 16 ? 16 : cap;
+        while (side->n + 1 > newcap - newcap / 4) {
+            if (newcap > PY_SSIZE_T_MAX / 4 / (Py_ssize_t)sizeof(ccxf_level)) return -1;
+            newcap *= 2;
+        }
+        nb = (ccxf_level *)PyMem_Malloc((size_t)newcap * sizeof(ccxf_level));
+        if (!nb) return -1;
+        lo = (newcap - side->n) / 2;
+        if (side->n) memcpy(nb + lo, side->buf + side->lo, (size_t)side->n * sizeof(ccxf_level));
+        PyMem_Free(side->buf);
+        side->buf = nb;
+        side->cap = newcap;
+        side->lo = lo;
         return 0;
     }
-    cap = side->cap ? side->cap : 16;
-    while (cap < side->lo + need) {
-        if (cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(ccxf_level)) return -1;
-        cap *= 2;
-    }
-    nb = (ccxf_level *)PyMem_Realloc(side->buf, (size_t)cap * sizeof(ccxf_level));
-    if (!nb) return -1;
-    side->buf = nb;
-    side->cap = cap;
+    lo = (cap - side->n) / 2;
+    memmove(side->buf + lo, side->buf + side->lo, (size_t)side->n * sizeof(ccxf_level));
+    side->lo = lo;
     return 0;
 }
 
-/* Open a slot at storage position pos; returns it, or NULL on memory error. */
+/* Open a slot at storage position pos, moving whichever part is shorter; returns the slot,
+ * or NULL on memory error. */
 static inline ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos)
 {
     ccxf_level *a;
-    if (side->lo > 0 && pos < side->n / 2) {
-        /* shift the lower part down into the free room below */
+    if (pos < side->n / 2) {
+        if (side->lo == 0 && ccxf_recentre(side) < 0) return NULL;
         a = side->buf + side->lo;
         memmove(a - 1, a, (size_t)pos * sizeof(ccxf_level));
         side->lo--;
         side->n++;
         return side->buf + side->lo + pos;
     }
-    if (ccxf_reserve(side, side->n + 1) < 0) return NULL;
+    if (side->lo + side->n >= side->cap && ccxf_recentre(side) < 0) return NULL;
     a = side->buf + side->lo;
     memmove(a + pos + 1, a + pos, (size_t)(side->n - pos) * sizeof(ccxf_level));
     side->n++;
@@ -257,7 +317,6 @@ static inline void ccxf_delete_at(ccxf_side *side, Py_ssize_t pos)
         memmove(a + pos, a + pos + 1, (size_t)(side->n - pos - 1) * sizeof(ccxf_level));
     }
     side->n--;
-    if (side->n == 0) side->lo = 0;
 }
 
 /* Drop the worst levels so that at most depth remain. */
@@ -266,7 +325,6 @@ static inline void ccxf_truncate(ccxf_side *side, Py_ssize_t depth)
     if (side->n > depth) {
         side->lo += side->n - depth;
         side->n = depth;
-        if (side->n == 0) side->lo = 0;
     }
 }
 
