@@ -46,6 +46,9 @@ def decompress(data, int wbits=GZIP, Py_ssize_t max_size=DEFAULT_MAX_SIZE):
     cdef unsigned char *out
     cdef unsigned char *grown
     cdef int rc
+    if max_size < 0:
+        # a negative limit became a huge malloc size below (a bogus MemoryError)
+        raise ValueError(f'max_size must be >= 0, not {max_size}')
     if in_size == 0:
         raise DecompressionError('empty compressed frame')
     if in_size > 0xFFFFFFFF:
