@@ -11,8 +11,8 @@ model something it leaves it out rather than invent a value):
 - Payloads: the same file's "Detailed Stream information" (depthUpdate, trade,
   aggTrade, kline, 24hrTicker, 24hrMiniTicker, bookTicker) and the USD-M
   "Diff. Book Depth Streams" payload (``T`` and ``pu``, see
-  ``tests/data/binance_local_order_book_rules.md``); the key order of USD-M
-  bookTicker/depthUpdate follows the recorded frames in ``tests/data``.
+  ``tests/data/reference/binance_local_order_book_rules.md``); the key order of USD-M
+  bookTicker/depthUpdate follows the recorded frames in ``tests/data/sessions``.
   The spot trade stream's buyer/seller order ids (``b``/``a``) are omitted: the
   generator has no orders to take them from.
 - REST: ``GET /api/v3/depth`` -> ``{"lastUpdateId","bids","asks"}``,

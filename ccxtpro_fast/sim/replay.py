@@ -1,4 +1,4 @@
-"""Replay of a recorded session (the JSONL record format of ``tests/data/*.jsonl``).
+"""Replay of a recorded session (the JSONL record format of ``tests/data/sessions/*.jsonl``).
 
 The protocol module turns the file into :class:`~.core.ReplayData`: market specs,
 the recorded data frames (each tagged with market kind and stream name, in the shape

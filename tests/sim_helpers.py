@@ -1,0 +1,64 @@
+"""Shared helpers for the simulator tests: a tracing ccxt.pro subclass and a runner."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+SESSIONS = DATA / "sessions"
+
+
+def run(coro, timeout: float = 30.0):
+    """Run one async test body with a hard timeout (a hang is a failure, not a stall)."""
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def load_expected(name: str) -> dict:
+    return json.loads((SESSIONS / f"{name}.expected.json").read_text())
+
+
+def tracing(cls):
+    """Subclass a ccxt.pro exchange so every applied depth event is recorded.
+
+    ccxt.pro resolves a watcher once per burst, so a test that only awaits
+    ``watch_order_book`` cannot see every intermediate book; this hook records the
+    best levels after each event the exchange applies, through ccxt's own
+    ``handle_order_book_message`` (public, per-event), without changing behaviour.
+    """
+
+    class Tracing(cls):
+        def __init__(self, config=None):
+            super().__init__(config or {})
+            self.trace: dict[str, list] = {}
+            self.bidask_trace: dict[str, list] = {}
+            self._changed = asyncio.Condition()
+
+        def handle_order_book_message(self, client, message, orderbook):
+            ob = super().handle_order_book_message(client, message, orderbook)
+            bids, asks = ob["bids"], ob["asks"]
+            self.trace.setdefault(ob["symbol"], []).append((
+                ob["nonce"], list(bids[0]) if len(bids) else None, list(asks[0]) if len(asks) else None,
+                [list(x) for x in bids[:5]], [list(x) for x in asks[:5]]))
+            self._poke()
+            return ob
+
+        def handle_bids_asks(self, client, message):
+            super().handle_bids_asks(client, message)
+            self.bidask_trace.setdefault(message["s"], []).append(message)
+            self._poke()
+
+        def _poke(self):
+            async def notify():
+                async with self._changed:
+                    self._changed.notify_all()
+            asyncio.ensure_future(notify())
+
+        async def wait_until(self, predicate, timeout: float = 10.0):
+            async def wait():
+                async with self._changed:
+                    await self._changed.wait_for(predicate)
+            await asyncio.wait_for(wait(), timeout)
+
+    Tracing.__name__ = f"Tracing{cls.__name__}"
+    return Tracing
