@@ -181,13 +181,15 @@ class Generator:
 
     ``markets``: :class:`MarketSpec` list (``price`` = starting price); the protocol's
     defaults when None. ``levels``: price levels per side. ``size``: typical level
-    quantity in lots. ``tick_ms``: simulated time per tick.
+    quantity in lots. ``tick_ms``: simulated time per tick. ``limit``: stop pacing
+    after this many ticks (``finished`` is set). ``listeners``: callables
+    ``(kind, event)`` that see every event (ground truth for tests).
     """
 
     def __init__(self, markets: Optional[Sequence[MarketSpec]] = None, *, seed: int = 0,
                  rate: Rate = None, levels: int = 200, size: int = 1000, tick_ms: int = 100,
                  start_ms: int = 1_700_000_000_000, kline_ms: int = 2000, stats_ms: int = 1000,
-                 gapped_kinds: Sequence[str] = ("linear", "inverse")):
+                 gapped_kinds: Sequence[str] = ("linear", "inverse"), limit: Optional[int] = None):
         self.specs = list(markets) if markets else None
         self.seed = seed
         self.rate = rate
@@ -202,6 +204,18 @@ class Generator:
         self.ticks = 0
         self.server = None
         self.state: dict[tuple[str, str], MarketState] = {}
+        self.limit = limit
+        self.listeners: list = []
+        self.finished = asyncio.Event()
+        self._running = asyncio.Event()
+        self._running.set()
+
+    def pause(self) -> None:
+        """Stop a paced generator after the current tick (manual ``step`` still works)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
 
     # source interface ----------------------------------------------------------------
     @property
@@ -240,23 +254,30 @@ class Generator:
         server = self.server
         async with server._sub_changed:
             await server._sub_changed.wait_for(lambda: server.has_subscribers)
-        if self.rate == "max":
-            while True:
-                for _ in range(32):
+        left = self.limit if self.limit is not None else -1
+        interval = None if self.rate == "max" else 1.0 / float(self.rate)
+        due = time.monotonic()
+        while left:
+            if not self._running.is_set():
+                await self._running.wait()
+                due = time.monotonic()
+            if interval is None:
+                for _ in range(min(32, left) if left > 0 else 32):
                     self.tick()
+                    left -= 1
                 await server.drain()
                 await asyncio.sleep(0)
-        interval = 1.0 / float(self.rate)
-        due = time.monotonic()
-        while True:
+                continue
             now = time.monotonic()
             if now - due > 1.0:         # fell behind by over a second: do not burst
                 due = now
-            while due <= now:
+            while due <= now and left:
                 self.tick()
+                left -= 1
                 due += interval
             await server.drain()
             await asyncio.sleep(max(0.0, due - time.monotonic()))
+        self.finished.set()
 
     # the model -------------------------------------------------------------------------
     def _qty(self) -> int:
@@ -283,9 +304,11 @@ class Generator:
         publish = self.server.publish if self.server is not None else None
         for st in self.state.values():
             events = self._tick_market(st)
-            if publish is not None:
-                kind = st.spec.kind
-                for ev in events:
+            kind = st.spec.kind
+            for ev in events:
+                for listener in self.listeners:
+                    listener(kind, ev)
+                if publish is not None:
                     publish(kind, ev)
 
     def _tick_market(self, st: MarketState) -> list:
