@@ -7,11 +7,11 @@ cdef extern from "ccxf.h":
         double price
         double amount
         double extra
-        int64_t price_mant
-        int64_t amount_mant
-        int8_t price_scale
-        int8_t amount_scale
+        uint8_t price_len
+        uint8_t amount_len
         uint8_t extra_is_int
+        char price_text[23]
+        char amount_text[23]
 
     ctypedef struct ccxf_side:
         ccxf_level *buf
@@ -31,9 +31,9 @@ cdef extern from "ccxf.h":
     int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value, int64_t *mant,
                            int8_t *scale) nogil
     Py_ssize_t ccxf_render_decimal(char *out, int64_t mant, int scale) nogil
-    Py_ssize_t ccxf_render_wire(char *out, double v, int64_t mant, int8_t scale)
+    Py_ssize_t ccxf_render_wire(char *out, double v, const char *text, uint8_t len)
     Py_ssize_t ccxf_render_js(char *out, double v)
-    Py_ssize_t ccxf_render_kraken(char *out, double v, int64_t mant, int8_t scale,
+    Py_ssize_t ccxf_render_kraken(char *out, double v, const char *text, uint8_t len,
                                   int precision)
     double ccxf_key(const ccxf_side *side, double price) nogil
     ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos) nogil
@@ -41,15 +41,17 @@ cdef extern from "ccxf.h":
     ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos) nogil
     void ccxf_delete_at(ccxf_side *side, Py_ssize_t pos) nogil
     void ccxf_truncate(ccxf_side *side, Py_ssize_t depth) nogil
-    int ccxf_store(ccxf_side *side, double price, int64_t pm, int8_t ps,
-                   double amount, int64_t am, int8_t as_) nogil
+    int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
+                   double amount, const char *atext, Py_ssize_t alen) nogil
 
 
-# A number as it came: its float value and, when it was decimal text, the exact text.
+# A number as it came: its float value and, when it came as text, that text (borrowed from
+# the caller's object, or in scratch for an int); len 0 when there is none.
 cdef struct number_t:
     double value
-    int64_t mant
-    int8_t scale
+    const char *text
+    Py_ssize_t len
+    char scratch[24]
 
 cdef int parse_number(object obj, number_t *out) except -1
 cdef int parse_text(const char *data, Py_ssize_t size, number_t *out) except -1

@@ -3,8 +3,8 @@
 
 A side keeps its levels in one C array (see src/ccxf.h); `side[i]` builds the
 `[price, amount]` list only when it is read. Prices and amounts are the floats ccxt would
-have (float() of the wire text, correctly rounded), and the wire text itself is kept as a
-decimal mantissa and scale so that checksums rebuild the exchange's exact string.
+have (float() of the wire text, correctly rounded), and the wire text itself is kept so
+that checksums hash the exchange's exact string.
 """
 import sys
 
@@ -22,6 +22,9 @@ from ccxt.base.exchange import Exchange as _CcxtExchange
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
+    bint PyUnicode_IS_COMPACT_ASCII(object s)
+    void *PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
     object PyUnicode_FromStringAndSize(const char *s, Py_ssize_t size)
 
 cdef extern from "zlib.h":
@@ -29,6 +32,82 @@ cdef extern from "zlib.h":
 
 cdef object _iso8601 = _CcxtExchange.iso8601
 cdef Py_ssize_t _UNLIMITED = sys.maxsize
+# an order count is kept as a double: ints beyond 2**53 would not come back exactly
+cdef object _MAX_EXACT_COUNT = 1 << 53
+# Kraken v2 precisions past this are no real pair's: refuse them rather than render text
+# the renderer cannot write exactly (it fell back to a float that overflowed and wrote
+# nothing at all for that number)
+cdef int _MAX_KRAKEN_PRECISION = 30
+
+
+cdef Py_ssize_t _side_depth(object depth) except -1:
+    """ccxt's rule: a falsy depth means unlimited. A negative depth used to pass through:
+    limit() then gave the side a negative length (SystemError from len(), and the next
+    store moved memory with a negative size: a crash)."""
+    if not depth:
+        return _UNLIMITED
+    if depth < 0:
+        raise ValueError(f'depth must be None, 0 or positive, not {depth!r}')
+    return depth
+
+
+cdef int _checksum_depth(object book, int depth) except -1:
+    """The depth a checksum really covers: no more levels than the book holds. The text
+    buffer is sized from it; `2 * depth * CCXF_LEVEL_TEXT_MAX` used to overflow a C int
+    for huge depths (a tiny buffer, then a heap overflow) or ask gigabytes for a small book."""
+    if depth < 0:
+        raise ValueError('checksum depth must be >= 0')
+    return min(depth, max(len(book['bids']), len(book['asks'])))
+
+
+cdef inline bint _json_ws(char c):
+    # JSON whitespace only: the old `<= 32` test let control characters through, and (char
+    # is signed) every byte >= 0x80 as well
+    return c == b' ' or c == b'\n' or c == b'\r' or c == b'\t'
+
+
+cdef int _check_json_number(const char *data, Py_ssize_t size) except -1:
+    # parse_text takes what float() takes; a bare JSON number also has no leading zero
+    cdef Py_ssize_t j = 1 if size > 0 and data[0] == b'-' else 0
+    if j + 1 < size and data[j] == b'0' and b'0' <= data[j + 1] <= b'9':
+        raise ValueError(f'level array: number with a leading zero: {data[:size]!r}')
+    return 0
+
+
+cdef Py_ssize_t _skip_json_value(const char *data, Py_ssize_t i, Py_ssize_t size) except -1:
+    """Skip one flat JSON value (string, number, true, false, null) that a level carries
+    after its amount; returns the index after it."""
+    cdef Py_ssize_t start = i, k
+    cdef number_t scratch
+    if i >= size:
+        raise ValueError('level array: truncated')
+    if data[i] == b'"':
+        i += 1
+        while i < size and data[i] != b'"':
+            if <unsigned char>data[i] < 0x20:
+                raise ValueError(f'level array: control character in a string at byte {i}')
+            if data[i] == b'\\':
+                i += 1
+                if i >= size or data[i] not in b'"\\/bfnrtu':
+                    raise ValueError(f'level array: bad escape at byte {i}')
+                if data[i] == b'u':
+                    for k in range(4):
+                        i += 1
+                        if i >= size or data[i] not in b'0123456789abcdefABCDEF':
+                            raise ValueError(f'level array: bad escape at byte {i}')
+            i += 1
+        if i >= size:
+            raise ValueError('level array: unterminated string')
+        return i + 1
+    if data[i] == b'[' or data[i] == b'{':
+        raise ValueError(f'level array: nested value at byte {i}')
+    while i < size and data[i] != b',' and data[i] != b']' and not _json_ws(data[i]):
+        i += 1
+    if data[start:i] in (b'true', b'false', b'null'):
+        return i
+    _check_json_number(data + start, i - start)
+    parse_text(data + start, i - start, &scratch)
+    return i
 
 # Checksum formats. Each is chosen once, when the adapter is written; see checksum_text.
 CHECKSUM_OKX = 1        # OKX, Bitget: top 25, bid:ask interleaved "p:q", wire text, signed
@@ -49,10 +128,7 @@ class DecimalError(ValueError):
 
 # ------------------------------------------------------------------------------ numbers
 
-cdef int parse_text(const char *data, Py_ssize_t size, number_t *out) except -1:
-    cdef int rc = ccxf_parse_decimal(data, size, &out.value, &out.mant, &out.scale)
-    if rc == CCXF_PARSE_OK:
-        return 0
+cdef int _raise_parse_error(int rc, const char *data, Py_ssize_t size) except -1:
     text = data[:min(size, 40)].decode('utf-8', 'replace')
     if rc == CCXF_PARSE_TOO_LONG:
         raise DecimalError(f'number text longer than {CCXF_MAX_NUMBER_TEXT} bytes: {text!r}...')
@@ -61,23 +137,37 @@ cdef int parse_text(const char *data, Py_ssize_t size, number_t *out) except -1:
     raise DecimalError(f'not a decimal number: {text!r}')
 
 
-cdef int parse_number(object obj, number_t *out) except -1:
+cdef inline int parse_text(const char *data, Py_ssize_t size, number_t *out) except -1:
+    cdef int64_t mant
+    cdef int8_t scale
+    cdef int rc = ccxf_parse_decimal(data, size, &out.value, &mant, &scale)
+    if rc != CCXF_PARSE_OK:
+        return _raise_parse_error(rc, data, size)
+    out.text = data
+    out.len = size
+    return 0
+
+
+cdef inline int parse_number(object obj, number_t *out) except -1:
     cdef Py_ssize_t size
     cdef const char *data
     cdef type t = type(obj)
     if t is float:
         out.value = PyFloat_AS_DOUBLE(obj)
-        out.scale = CCXF_NO_TEXT
+        out.len = 0
     elif t is str:
+        if PyUnicode_IS_COMPACT_ASCII(obj):
+            # what orjson gives: the text bytes are the str's own data, no conversion
+            return parse_text(<const char *>PyUnicode_DATA(obj), PyUnicode_GET_LENGTH(obj), out)
         data = PyUnicode_AsUTF8AndSize(obj, &size)
         return parse_text(data, size, out)
     elif t is int:
         out.value = <double>obj
         if -1000000000000000000 < obj < 1000000000000000000:
-            out.mant = PyLong_AsLongLong(obj)
-            out.scale = 0
+            out.len = ccxf_render_decimal(out.scratch, PyLong_AsLongLong(obj), 0)
+            out.text = out.scratch
         else:
-            out.scale = CCXF_NO_TEXT
+            out.len = 0
     elif t is bytes:
         return parse_text(PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj), out)
     elif obj is None or t is bool:
@@ -85,7 +175,7 @@ cdef int parse_number(object obj, number_t *out) except -1:
     else:
         # Decimal, numpy scalars, str subclasses: whatever float() accepts
         out.value = float(obj)
-        out.scale = CCXF_NO_TEXT
+        out.len = 0
     if not isfinite(out.value):
         raise DecimalError(f'not a finite number: {obj!r}')
     return 0
@@ -94,13 +184,19 @@ cdef int parse_number(object obj, number_t *out) except -1:
 def parse_decimal(text):
     """Parse a decimal number text as the core does: returns (float, mantissa, scale).
 
-    scale is -1 when the text cannot be kept exactly (exponent form or more than 18
-    significant digits); the float is then still exactly float(text)."""
+    scale is -1 when the text has no exact decimal mantissa of at most 18 significant
+    digits (exponent form, very long); the float is then still exactly float(text)."""
     cdef number_t n
+    cdef double value
+    cdef int64_t mant
+    cdef int8_t scale
     parse_number(text, &n)
-    if n.scale < 0:
+    if n.len == 0:
         return (n.value, None, -1)
-    return (n.value, n.mant, n.scale)
+    ccxf_parse_decimal(n.text, n.len, &value, &mant, &scale)
+    if scale < 0:
+        return (n.value, None, -1)
+    return (n.value, mant, scale)
 
 
 cdef inline object _sequence_item(object seq, Py_ssize_t i):
@@ -136,7 +232,7 @@ cdef class OrderBookSide:
 
     def __init__(self, deltas=(), depth=None):
         self.s.is_bid = 1 if type(self).side else 0
-        self.depth = depth if depth else _UNLIMITED
+        self.depth = _side_depth(depth)
         if deltas:
             self.store_levels(deltas)
 
@@ -147,8 +243,8 @@ cdef class OrderBookSide:
     # -------------------------------------------------------------- writing
 
     cdef int store_number(self, number_t *price, number_t *amount) except -1:
-        if ccxf_store(&self.s, price.value, price.mant, price.scale,
-                      amount.value, amount.mant, amount.scale) < 0:
+        if ccxf_store(&self.s, price.value, price.text, price.len,
+                      amount.value, amount.text, amount.len) < 0:
             raise MemoryError()
         return 0
 
@@ -158,7 +254,7 @@ cdef class OrderBookSide:
         if amount is None:
             # ccxt deletes a level whose size is falsy, None included
             a.value = 0.0
-            a.scale = CCXF_NO_TEXT
+            a.len = 0
         else:
             parse_number(amount, &a)
         return self.store_number(&p, &a)
@@ -168,75 +264,90 @@ cdef class OrderBookSide:
 
     cdef int store_bytes_levels(self, const char *data, Py_ssize_t size) except -1:
         """Apply `[["price","amount"],...]` JSON text (strings or numbers) in one pass,
-        without building a Python object per level."""
+        without building a Python object per level.
+
+        Levels are applied in order. Malformed input raises ValueError and leaves the
+        levels before the bad one applied: never half a level, never one that was not
+        sent. The grammar is JSON's (whitespace is space/tab/CR/LF, values are separated
+        by commas, no trailing comma), except that values after the amount (ids, counts)
+        must be flat and their strings are not checked for valid UTF-8."""
         cdef Py_ssize_t i = 0, start
         cdef number_t p, a
         cdef int k
         cdef number_t *nums[2]
         nums[0] = &p
         nums[1] = &a
-        while i < size and data[i] <= 32:
+        while i < size and _json_ws(data[i]):
             i += 1
         if i >= size or data[i] != b'[':
             raise ValueError('level array: expected "["')
         i += 1
-        while True:
-            while i < size and data[i] <= 32:
-                i += 1
-            if i < size and data[i] == b']':
-                i += 1
-                break
-            if i >= size or data[i] != b'[':
-                raise ValueError(f'level array: expected "[" at byte {i}')
+        while i < size and _json_ws(data[i]):
             i += 1
-            for k in range(2):
-                while i < size and data[i] <= 32:
+        if i < size and data[i] == b']':
+            i += 1
+        else:
+            while True:
+                while i < size and _json_ws(data[i]):
                     i += 1
-                if i < size and data[i] == b'"':
-                    i += 1
-                    start = i
-                    while i < size and data[i] != b'"':
+                if i >= size or data[i] != b'[':
+                    raise ValueError(f'level array: expected "[" at byte {i}')
+                i += 1
+                for k in range(2):
+                    while i < size and _json_ws(data[i]):
                         i += 1
+                    if i < size and data[i] == b'"':
+                        i += 1
+                        start = i
+                        while i < size and data[i] != b'"':
+                            i += 1
+                        if i >= size:
+                            raise ValueError('level array: unterminated string')
+                        parse_text(data + start, i - start, nums[k])
+                        i += 1
+                    else:
+                        start = i
+                        while (i < size and data[i] != b',' and data[i] != b']'
+                               and not _json_ws(data[i])):
+                            i += 1
+                        _check_json_number(data + start, i - start)
+                        parse_text(data + start, i - start, nums[k])
+                    while i < size and _json_ws(data[i]):
+                        i += 1
+                    if k == 0:
+                        if i >= size or data[i] != b',':
+                            raise ValueError(f'level array: expected "," at byte {i}')
+                        i += 1
+                # a level may carry more values (ids, counts): ", value" each, then "]".
+                # (Anything up to the "]" used to be skipped, garbage included, and a stray
+                # quote could swallow the levels after it.)
+                while True:
                     if i >= size:
-                        raise ValueError('level array: unterminated string')
-                    parse_text(data + start, i - start, nums[k])
-                    i += 1
-                else:
-                    start = i
-                    while i < size and data[i] != b',' and data[i] != b']' and data[i] > 32:
+                        raise ValueError('level array: truncated')
+                    if data[i] == b']':
                         i += 1
-                    parse_text(data + start, i - start, nums[k])
-                while i < size and data[i] <= 32:
+                        break
+                    if data[i] != b',':
+                        raise ValueError(f'level array: expected "," or "]" at byte {i}')
                     i += 1
-                if k == 0:
-                    if i >= size or data[i] != b',':
-                        raise ValueError(f'level array: expected "," at byte {i}')
-                    i += 1
-            # a level may carry more values (ids, counts): skip them
-            while i < size and data[i] != b']':
-                if data[i] == b'"':
-                    i += 1
-                    while i < size and data[i] != b'"':
+                    while i < size and _json_ws(data[i]):
                         i += 1
-                elif data[i] == b'[' or data[i] == b'{':
-                    raise ValueError(f'level array: nested value at byte {i}')
-                i += 1
-            if i >= size:
-                raise ValueError('level array: truncated')
-            i += 1
-            if not isfinite(p.value) or not isfinite(a.value):
-                raise DecimalError('not a finite number in level array')
-            self.store_number(&p, &a)
-            while i < size and data[i] <= 32:
-                i += 1
-            if i < size and data[i] == b',':
-                i += 1
-                continue
-            if i < size and data[i] == b']':
-                i += 1
-                break
-            raise ValueError(f'level array: expected "," or "]" at byte {i}')
-        while i < size and data[i] <= 32:
+                    i = _skip_json_value(data, i, size)
+                    while i < size and _json_ws(data[i]):
+                        i += 1
+                if not isfinite(p.value) or not isfinite(a.value):
+                    raise DecimalError('not a finite number in level array')
+                self.store_number(&p, &a)
+                while i < size and _json_ws(data[i]):
+                    i += 1
+                if i < size and data[i] == b',':
+                    i += 1
+                    continue
+                if i < size and data[i] == b']':
+                    i += 1
+                    break
+                raise ValueError(f'level array: expected "," or "]" at byte {i}')
+        while i < size and _json_ws(data[i]):
             i += 1
         if i != size:
             raise ValueError(f'level array: trailing bytes at {i}')
@@ -272,10 +383,10 @@ cdef class OrderBookSide:
                 amount = <object>PyList_GET_ITEM(delta, 1)
                 if amount is None:
                     a.value = 0.0
-                    a.scale = CCXF_NO_TEXT
+                    a.len = 0
                 else:
                     parse_number(amount, &a)
-                if ccxf_store(&self.s, p.value, p.mant, p.scale, a.value, a.mant, a.scale) < 0:
+                if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len) < 0:
                     raise MemoryError()
             else:
                 self.store_delta(delta)
@@ -412,7 +523,8 @@ cdef class CountedOrderBookSide(OrderBookSide):
 
     cdef int store_delta(self, object delta) except -1:
         cdef number_t p, a
-        cdef double count_value
+        cdef double count_value = 0.0
+        cdef bint count_is_int = 0
         cdef Py_ssize_t pos
         cdef ccxf_level *lv
         count = _sequence_item(delta, 2)
@@ -420,19 +532,26 @@ cdef class CountedOrderBookSide(OrderBookSide):
         amount = _sequence_item(delta, 1)
         if amount is None or count is None or not count:
             a.value = 0.0
-            a.scale = CCXF_NO_TEXT
+            a.len = 0
         else:
             parse_number(amount, &a)
+            # Read the count before the level is stored: a count that was not a number used
+            # to raise only after the level was in the book, left with a count of 0.
+            if type(count) is int:
+                if not -_MAX_EXACT_COUNT <= count <= _MAX_EXACT_COUNT:
+                    raise DecimalError(f'order count out of range: {count!r}')
+                count_value = <double>count
+                count_is_int = 1
+            else:
+                count_value = float(count)
+                if not isfinite(count_value):
+                    raise DecimalError(f'not a finite order count: {count!r}')
         self.store_number(&p, &a)
         if a.value != 0.0:
             pos = ccxf_lower_bound(&self.s, ccxf_key(&self.s, p.value))
             lv = ccxf_at(&self.s, pos)
-            if type(count) is int:
-                lv.extra = <double>count
-                lv.extra_is_int = 1
-            else:
-                lv.extra = float(count)
-                lv.extra_is_int = 0
+            lv.extra = count_value
+            lv.extra_is_int = count_is_int
         return 0
 
     cdef list level(self, Py_ssize_t i):
@@ -467,7 +586,7 @@ cdef class IndexedOrderBookSide:
 
     def __init__(self, deltas=(), depth=None):
         self.is_bid = bool(type(self).side)
-        self.depth = depth if depth else _UNLIMITED
+        self.depth = _side_depth(depth)
         self.keys = []
         self.levels = []
         self.hashmap = {}
@@ -476,7 +595,7 @@ cdef class IndexedOrderBookSide:
 
     cdef int store_delta(self, object delta) except -1:
         cdef number_t p, a
-        cdef Py_ssize_t index, n
+        cdef Py_ssize_t index, n, old_index
         price = _sequence_item(delta, 0)
         size = _sequence_item(delta, 1)
         order_id = _sequence_item(delta, 2)
@@ -501,18 +620,26 @@ cdef class IndexedOrderBookSide:
                     index = self._find(old_price, order_id)
                     levels[index] = [level_price, a.value, order_id]
                     return 0
-                index = self._find(old_price, order_id)
-                del keys[index]
-                del levels[index]
+                old_index = self._find(old_price, order_id)
             elif index_price is None:
                 raise ValueError(f'order {order_id!r} is not in the book and has no price')
             else:
                 level_price = p.value
-            self.hashmap[order_id] = index_price
+                old_index = -1
+            # Find the slot before changing anything: comparing order ids may raise (ids of
+            # mixed types), and it used to do so after the order had been moved out of the
+            # side and into the hashmap at its new price (a lost order, a dangling id).
             index = self._bisect(index_price)
             n = len(keys)
             while index < n and keys[index] == index_price and levels[index][2] < order_id:
                 index += 1
+            if old_index >= 0:
+                # the old slot is at another price, so not inside the run just searched
+                del keys[old_index]
+                del levels[old_index]
+                if old_index < index:
+                    index -= 1
+            self.hashmap[order_id] = index_price
             keys.insert(index, index_price)
             levels.insert(index, [level_price, a.value, order_id])
         elif order_id in self.hashmap:
@@ -735,6 +862,7 @@ cdef class OrderBook(dict):
         """The text a checksum format hashes, for debugging a mismatch."""
         cdef char *buf
         cdef Py_ssize_t n
+        depth = _checksum_depth(self, depth)
         buf = self._checksum_buffer(depth)
         try:
             n = self._write_checksum_text(buf, fmt, depth, price_precision, amount_precision)
@@ -756,9 +884,8 @@ cdef class OrderBook(dict):
         cdef char *buf = stack_buf
         cdef Py_ssize_t n
         cdef uint32_t crc
-        if depth < 0:
-            raise ValueError('checksum depth must be >= 0')
-        if 2 * depth * CCXF_LEVEL_TEXT_MAX > sizeof(stack_buf):
+        depth = _checksum_depth(self, depth)
+        if <Py_ssize_t>2 * depth * CCXF_LEVEL_TEXT_MAX > <Py_ssize_t>sizeof(stack_buf):
             buf = self._checksum_buffer(depth)
         try:
             n = self._write_checksum_text(buf, fmt, depth, price_precision, amount_precision)
@@ -769,7 +896,7 @@ cdef class OrderBook(dict):
         return crc
 
     cdef char *_checksum_buffer(self, int depth) except NULL:
-        cdef char *buf = <char *>PyMem_Malloc(2 * max(depth, 1) * CCXF_LEVEL_TEXT_MAX)
+        cdef char *buf = <char *>PyMem_Malloc(<size_t>2 * max(depth, 1) * CCXF_LEVEL_TEXT_MAX)
         if buf == NULL:
             raise MemoryError()
         return buf
@@ -794,10 +921,10 @@ cdef class OrderBook(dict):
                         buf[o] = b':'
                         o += 1
                     if fmt == FMT_OKX:
-                        o += ccxf_render_wire(buf + o, lv.price, lv.price_mant, lv.price_scale)
+                        o += ccxf_render_wire(buf + o, lv.price, lv.price_text, lv.price_len)
                         buf[o] = b':'
                         o += 1
-                        o += ccxf_render_wire(buf + o, lv.amount, lv.amount_mant, lv.amount_scale)
+                        o += ccxf_render_wire(buf + o, lv.amount, lv.amount_text, lv.amount_len)
                     else:
                         o += ccxf_render_js(buf + o, lv.price)
                         buf[o] = b':'
@@ -809,10 +936,10 @@ cdef class OrderBook(dict):
                         buf[o] = b':'
                         o += 1
                     if fmt == FMT_OKX:
-                        o += ccxf_render_wire(buf + o, lv.price, lv.price_mant, lv.price_scale)
+                        o += ccxf_render_wire(buf + o, lv.price, lv.price_text, lv.price_len)
                         buf[o] = b':'
                         o += 1
-                        o += ccxf_render_wire(buf + o, lv.amount, lv.amount_mant, lv.amount_scale)
+                        o += ccxf_render_wire(buf + o, lv.amount, lv.amount_text, lv.amount_len)
                     else:
                         o += ccxf_render_js(buf + o, lv.price)
                         buf[o] = b':'
@@ -825,17 +952,19 @@ cdef class OrderBook(dict):
                 amount_precision = -1
             elif price_precision < 0 or amount_precision < 0:
                 raise ValueError("Kraken v2 checksums need the pair's price and amount precision")
+            elif price_precision > _MAX_KRAKEN_PRECISION or amount_precision > _MAX_KRAKEN_PRECISION:
+                raise ValueError(f'Kraken v2 precisions above {_MAX_KRAKEN_PRECISION} decimals')
             for j in range(na):
                 lv = ccxf_at(&asks.s, asks.s.n - 1 - j)
-                o += ccxf_render_kraken(buf + o, lv.price, lv.price_mant, lv.price_scale,
+                o += ccxf_render_kraken(buf + o, lv.price, lv.price_text, lv.price_len,
                                         price_precision)
-                o += ccxf_render_kraken(buf + o, lv.amount, lv.amount_mant, lv.amount_scale,
+                o += ccxf_render_kraken(buf + o, lv.amount, lv.amount_text, lv.amount_len,
                                         amount_precision)
             for j in range(nb):
                 lv = ccxf_at(&bids.s, bids.s.n - 1 - j)
-                o += ccxf_render_kraken(buf + o, lv.price, lv.price_mant, lv.price_scale,
+                o += ccxf_render_kraken(buf + o, lv.price, lv.price_text, lv.price_len,
                                         price_precision)
-                o += ccxf_render_kraken(buf + o, lv.amount, lv.amount_mant, lv.amount_scale,
+                o += ccxf_render_kraken(buf + o, lv.amount, lv.amount_text, lv.amount_len,
                                         amount_precision)
             return o
         raise ValueError(f'unknown checksum format {fmt}')

@@ -1,8 +1,9 @@
 /* ccxtpro_fast core: exact decimal parsing, decimal rendering and the sorted level array.
  *
  * A price level keeps the float ccxt would have (float(wire_text), correctly rounded) for
- * ordering and for the unified output, and the wire text's decimal mantissa and scale so
- * that checksums can rebuild the exchange's exact string ("0.35210000" keeps its zeros).
+ * ordering and for the unified output, and the wire text itself (up to CCXF_TEXT_MAX
+ * bytes) so that checksums hash the exchange's exact string ("0.35210000" keeps its zeros)
+ * with a copy instead of a rendering.
  */
 #ifndef CCXF_H
 #define CCXF_H
@@ -18,15 +19,18 @@
 /* the longest number text we accept; anything longer is not a price */
 #define CCXF_MAX_NUMBER_TEXT 64
 
+/* the longest wire text a level keeps; longer numbers are rendered from the float */
+#define CCXF_TEXT_MAX 23
+
 typedef struct {
     double price;
     double amount;
     double extra;          /* order count on counted sides */
-    int64_t price_mant;    /* valid when price_scale >= 0 */
-    int64_t amount_mant;   /* valid when amount_scale >= 0 */
-    int8_t price_scale;
-    int8_t amount_scale;
+    uint8_t price_len;     /* bytes of price_text; 0: the price came as a number */
+    uint8_t amount_len;
     uint8_t extra_is_int;  /* the count came as an int: give it back as an int */
+    char price_text[CCXF_TEXT_MAX];
+    char amount_text[CCXF_TEXT_MAX];
 } ccxf_level;
 
 static const double ccxf_pow10[23] = {
@@ -328,11 +332,21 @@ static inline void ccxf_truncate(ccxf_side *side, Py_ssize_t depth)
     }
 }
 
-/* Set (amount != 0) or delete (amount == 0) the level at price. The price and amount text
- * are kept for checksums; scale CCXF_NO_TEXT marks a number without text. Returns 0, or -1
- * on memory error. An existing level keeps its price as first stored, as ccxt's does. */
-static inline int ccxf_store(ccxf_side *side, double price, int64_t pm, int8_t ps,
-                             double amount, int64_t am, int8_t as)
+/* Keep a number's wire text, or mark it absent when it is too long to keep. A byte loop:
+ * the texts are a few bytes and the source may end anywhere. */
+static inline void ccxf_keep_text(char *dst, uint8_t *dst_len, const char *src, Py_ssize_t len)
+{
+    Py_ssize_t i;
+    if (len <= 0 || len > CCXF_TEXT_MAX) { *dst_len = 0; return; }
+    for (i = 0; i < len; i++) dst[i] = src[i];
+    *dst_len = (uint8_t)len;
+}
+
+/* Set (amount != 0) or delete (amount == 0) the level at price, keeping the wire texts
+ * (length 0: none). Returns 0, or -1 on memory error. An existing level keeps its price as
+ * first stored, as ccxt's does. */
+static inline int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
+                             double amount, const char *atext, Py_ssize_t alen)
 {
     double key = ccxf_key(side, price);
     Py_ssize_t pos = ccxf_lower_bound(side, key);
@@ -345,14 +359,12 @@ static inline int ccxf_store(ccxf_side *side, double price, int64_t pm, int8_t p
             lv = ccxf_insert_at(side, pos);
             if (!lv) return -1;
             lv->price = price;
-            lv->price_mant = pm;
-            lv->price_scale = ps;
+            ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen);
             lv->extra = 0.0;
             lv->extra_is_int = 0;
         }
         lv->amount = amount;
-        lv->amount_mant = am;
-        lv->amount_scale = as;
+        ccxf_keep_text(lv->amount_text, &lv->amount_len, atext, alen);
     } else if (found) {
         ccxf_delete_at(side, pos);
     }
@@ -435,41 +447,50 @@ static inline Py_ssize_t ccxf_render_js(char *out, double v)
 }
 
 /* The wire text of a number, or repr when it came without text. */
-static inline Py_ssize_t ccxf_render_wire(char *out, double v, int64_t mant, int8_t scale)
+static inline Py_ssize_t ccxf_render_wire(char *out, double v, const char *text, uint8_t len)
 {
-    if (scale >= 0) return ccxf_render_decimal(out, mant, scale);
+    uint8_t i;
+    if (len) {
+        for (i = 0; i < len; i++) out[i] = text[i];
+        return len;
+    }
     return ccxf_render_repr(out, v);
 }
 
-/* Kraken's form: the number at `precision` decimals (or as on the wire when precision < 0)
- * with "." removed and leading zeros stripped. */
-static inline Py_ssize_t ccxf_render_kraken(char *out, double v, int64_t mant, int8_t scale,
+/* Kraken's form of a number: its text at `precision` decimals (as on the wire when
+ * precision < 0) with "." removed and leading zeros stripped. */
+static inline Py_ssize_t ccxf_render_kraken(char *out, double v, const char *text, uint8_t len,
                                             int precision)
 {
-    uint64_t u;
-    if (precision < 0) {
-        if (scale >= 0) {
-            u = mant < 0 ? (uint64_t)0 - (uint64_t)mant : (uint64_t)mant;
-            return ccxf_render_digits(out, u);
-        }
-        /* no text and no precision: strip what repr gives */
-        {
-            char tmp[CCXF_MAX_NUMBER_TEXT + 32];
-            Py_ssize_t n = ccxf_render_repr(tmp, v), i, k = 0;
-            int leading = 1;
-            for (i = 0; i < n; i++) {
-                if (tmp[i] == '.' || tmp[i] == '-') continue;
-                if (leading && tmp[i] == '0') continue;
-                leading = 0;
-                out[k++] = tmp[i];
-            }
-            return k;
-        }
+    char tmp[CCXF_MAX_NUMBER_TEXT + 32];
+    Py_ssize_t k = 0, i, n;
+    int leading = 1, frac = -1, plain = 1;
+    const char *src = text;
+    if (!len) {
+        if (precision >= 0) goto from_float;
+        n = ccxf_render_repr(tmp, v);
+        src = tmp;
+    } else {
+        n = len;
     }
-    if (scale >= 0 && scale <= precision && precision - scale <= 18) {
-        u = mant < 0 ? (uint64_t)0 - (uint64_t)mant : (uint64_t)mant;
-        return ccxf_render_digits(out, u * (uint64_t)ccxf_ipow10[precision - scale]);
+    for (i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '.') { frac = 0; continue; }
+        if (c == '-') continue;
+        if (c < '0' || c > '9') { plain = 0; break; }
+        if (frac >= 0) frac++;
+        if (leading && c == '0') continue;
+        leading = 0;
+        out[k++] = c;
     }
+    if (frac < 0) frac = 0;
+    if (precision < 0) return k;
+    if (plain && frac <= precision && precision - frac <= 30) {
+        /* pad to the pair's precision; leading zeros are gone already */
+        if (k) for (i = frac; i < precision; i++) out[k++] = '0';
+        return k;
+    }
+from_float:
     {
         double scaled = fabs(v) * (precision <= 22 ? ccxf_pow10[precision] : pow(10.0, precision));
         if (!(scaled < 1.8e19)) return 0;
