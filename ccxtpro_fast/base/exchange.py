@@ -329,7 +329,7 @@ class ExchangeMixin:
         """handle_message raised on ``message``: log it (redacted), reject the waiters it
         concerns (``message_hashes_for_error``) and let the connection read on."""
         try:
-            hashes = [h for h in self.message_hashes_for_error(client, message) if h in client.futures]
+            hashes = [h for h in self.message_hashes_for_error(client, message) if h in client.futures]  # an override may return more
         except Exception as secondary:
             logger.error('%s: message_hashes_for_error raised %s', self.id, self.redact(secondary))
             hashes = []
@@ -380,11 +380,11 @@ class ExchangeMixin:
                 symbols.add(token)
                 continue
             for candidate in (token, token.upper(), token.lower()):
-                markets = markets_by_id.get(candidate)
-                if markets:
+                found = markets_by_id.get(candidate)
+                if found:
                     market_ids.add(token)
                     market_ids.add(candidate)
-                    for market in (markets if isinstance(markets, list) else [markets]):
+                    for market in (found if isinstance(found, list) else [found]):
                         symbol = market.get('symbol') if isinstance(market, dict) else None
                         if symbol:
                             symbols.add(symbol)
@@ -411,7 +411,8 @@ class ExchangeMixin:
                             affected.extend(h for h in held if isinstance(h, str))
             affected.extend(request_ids)
         seen = set()
-        return [h for h in affected if not (h in seen or seen.add(h))]
+        futures = client.futures
+        return [h for h in affected if h in futures and not (h in seen or seen.add(h))]
 
     def _ws_collect_routing(self, message, values, request_ids, depth):
         if isinstance(message, list):
