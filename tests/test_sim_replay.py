@@ -7,6 +7,8 @@ simulator must agree with each of them at that event, and with the final top 5.
 """
 from __future__ import annotations
 
+import asyncio
+
 import ccxt.pro
 import orjson
 import pytest
@@ -40,7 +42,6 @@ def test_replay_book_matches_every_bookticker_checkpoint(session, cls, kind, tot
                 await ex.load_markets()
                 symbols = {mid: _unified(ex, mid, kind) for mid in expected["symbols"]}
                 watchers = [ex.watch_order_book(sym) for sym in symbols.values()]
-                import asyncio
                 tasks = [asyncio.ensure_future(w) for w in watchers]
                 finals = {symbols[mid]: v["final_update_id"] for mid, v in expected["symbols"].items()}
 
@@ -92,7 +93,6 @@ def test_replay_streams_recorded_bookticker_frames_in_raw_shape():
         async with sim.serve("binance", sim.Replay(path)) as s:
             ex = s.attach(tracing(ccxt.pro.binance)())
             try:
-                import asyncio
                 task = asyncio.ensure_future(ex.watch_bids_asks(["NKN/USDT"]))
                 await ex.wait_until(lambda: len(ex.bidask_trace.get("NKNUSDT", [])) == len(recorded))
                 first = await task
