@@ -10,7 +10,7 @@ import sys
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.list cimport PyList_GET_SIZE
 from cpython.long cimport PyLong_AsLongLong
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.math cimport isfinite
@@ -21,6 +21,10 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from ccxt.base.exchange import Exchange as _CcxtExchange
 
 cdef extern from "Python.h":
+    ctypedef struct PyObject
+    PyObject *PyList_GET_ITEM(object l, Py_ssize_t i)
+    bint PyList_CheckExact(PyObject *o)
+    bint PyUnicode_CheckExact(PyObject *o)
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
     bint PyUnicode_IS_COMPACT_ASCII(object s)
     void *PyUnicode_DATA(object s)
@@ -135,6 +139,10 @@ cdef int _raise_parse_error(int rc, const char *data, Py_ssize_t size) except -1
     if rc == CCXF_PARSE_RANGE:
         raise DecimalError(f'number out of range: {text!r}')
     raise DecimalError(f'not a decimal number: {text!r}')
+
+
+cdef inline bint _is_ascii_str(PyObject *o):
+    return PyUnicode_CheckExact(o) and PyUnicode_IS_COMPACT_ASCII(<object>o)
 
 
 cdef inline int parse_text(const char *data, Py_ssize_t size, number_t *out) except -1:
@@ -370,26 +378,45 @@ cdef class OrderBookSide:
         """Store a whole list of levels as the exchange sent it, in one call:
         [["30000.10", "0.5"], ...] with decimal strings or numbers."""
         cdef Py_ssize_t i, n
-        cdef object delta
+        cdef PyObject *delta
+        cdef PyObject *price
+        cdef PyObject *amount
         cdef number_t p, a
+        cdef int64_t mant
+        cdef int8_t scale
+        cdef int rc
         if type(levels) is not list:
             levels = list(levels)
         n = PyList_GET_SIZE(levels)
         for i in range(n):
-            delta = <object>PyList_GET_ITEM(levels, i)
-            if type(delta) is list and PyList_GET_SIZE(delta) >= 2:
-                # the hot path: one [price, amount] list as orjson gives it
-                parse_number(<object>PyList_GET_ITEM(delta, 0), &p)
-                amount = <object>PyList_GET_ITEM(delta, 1)
-                if amount is None:
+            delta = PyList_GET_ITEM(levels, i)
+            if not (PyList_CheckExact(delta) and PyList_GET_SIZE(<object>delta) >= 2):
+                self.store_delta(<object>delta)
+                continue
+            price = PyList_GET_ITEM(<object>delta, 0)
+            amount = PyList_GET_ITEM(<object>delta, 1)
+            if _is_ascii_str(price) and _is_ascii_str(amount):
+                # the hot path, [price, amount] text as orjson gives it: both parses inline
+                # and back to back, so their divisions overlap
+                p.text = <const char *>PyUnicode_DATA(<object>price)
+                p.len = PyUnicode_GET_LENGTH(<object>price)
+                a.text = <const char *>PyUnicode_DATA(<object>amount)
+                a.len = PyUnicode_GET_LENGTH(<object>amount)
+                rc = ccxf_parse_decimal(p.text, p.len, &p.value, &mant, &scale)
+                if rc != CCXF_PARSE_OK:
+                    _raise_parse_error(rc, p.text, p.len)
+                rc = ccxf_parse_decimal(a.text, a.len, &a.value, &mant, &scale)
+                if rc != CCXF_PARSE_OK:
+                    _raise_parse_error(rc, a.text, a.len)
+            else:
+                parse_number(<object>price, &p)
+                if amount == <PyObject *>None:
                     a.value = 0.0
                     a.len = 0
                 else:
-                    parse_number(amount, &a)
-                if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len) < 0:
-                    raise MemoryError()
-            else:
-                self.store_delta(delta)
+                    parse_number(<object>amount, &a)
+            if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len) < 0:
+                raise MemoryError()
 
     def store_json(self, data):
         """Store the levels of a JSON level array given as bytes (or str), e.g. the text
