@@ -296,3 +296,36 @@ def test_differential_htx_gzip_trades_and_json_ping():
     assert fast == vanilla
     assert fast[0] == {'pong': 1700000000123}
     assert [t[-1]['price'] for t in fast[1]] == [30001.0, 30002.0, 30003.0]
+
+
+# ---------------------------------------------------------------------------- MRO
+
+def test_mixin_shadows_no_exchange_override_except_cooperative_events():
+    """The mixin comes first in the MRO, so a method it defines hides an exchange's own.
+    Only the connection events are defined by exchanges (hollaex, p2b), and those are
+    cooperative (tested below); this fails if a ccxt upgrade adds another clash."""
+    from ccxt.async_support.base.exchange import BaseExchange, Exchange as AsyncExchange
+    names = {n for n in vars(ccxtpro_fast.ExchangeMixin) if not n.startswith('__')}
+    clashes = set()
+    for exchange_id in ccxt.pro.exchanges:
+        for cls in getattr(ccxt.pro, exchange_id).__mro__:
+            if cls in (AsyncExchange, BaseExchange, object) or cls.__module__.startswith('ccxt.base'):
+                continue
+            clashes |= names & set(vars(cls))
+    assert clashes <= {'on_error', 'on_close'}
+
+
+def test_exchange_connection_event_overrides_still_run():
+    async def main():
+        async with ScriptedServer() as server:
+            ex = ccxtpro_fast.p2b({'timeout_on_exit': 0})
+            ex.options['tickerSubs'] = {'stale': True}
+            client = ex.client(server.url)
+            client.connect()
+            await server.accept()
+            await asyncio.wait_for(client.connected, TIMEOUT)
+            server.peers[-1].drop()
+            await wait_for(lambda: server.url not in ex.clients)
+            assert 'stale' not in ex.options['tickerSubs']  # p2b's own on_close ran
+            await ex.close()
+    run(main)

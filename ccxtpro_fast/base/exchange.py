@@ -192,9 +192,19 @@ class ExchangeMixin:
 
     # ------------------------------------------------------------------ connection events
 
+    # The three connection events are cooperative: they run first in the MRO, do our
+    # bookkeeping, then call super(), so exchange overrides (hollaex and p2b reset their
+    # state in on_error/on_close) still run; ccxt's base versions at the end of the chain
+    # find their work done (the dial flag consumed, the client already removed) and our
+    # backoff state is kept across them.
+
     def on_connected(self, client, message=None):
         # the backoff state is kept until the connection proves stable (see
         # _ws_connection_ended), so a server that accepts and drops at once is not hammered
+        state = self.ws_dial_backoff.get(client.url)
+        super().on_connected(client, message)
+        if state is not None:
+            self.ws_dial_backoff[client.url] = state
         queue = client.resubscribe_queue
         if queue:
             client.resubscribe_queue = []
@@ -208,18 +218,26 @@ class ExchangeMixin:
             self._ws_backoff_failure(client.url, getattr(client, 'last_retry_after', None))
         else:
             self._ws_connection_ended(client)
+        self._ws_remove(client)
+        super().on_error(client, error)
         self._ws_forget(client)
 
     def on_close(self, client, error):
         if not client.error:
             # the server (or the network) ended a working connection
             self._ws_connection_ended(client)
+            self._ws_remove(client)
+        super().on_close(client, error)
+        if not client.error:
             self._ws_forget(client)
+
+    def _ws_remove(self, client):
+        # only this client: a late event of an old connection must not drop its successor
+        if self.clients and self.clients.get(client.url) is client:
+            del self.clients[client.url]
 
     def _ws_forget(self, client):
         url = client.url
-        if self.clients and self.clients.get(url) is client:
-            del self.clients[url]
         if client._tasks:
             self._ws_retired = [c for c in self._ws_retired if c._tasks]
             self._ws_retired.append(client)
