@@ -15,7 +15,8 @@ import pytest
 
 import ccxtpro_fast
 from tests.test_client_helpers import (
-    OP_BINARY, OP_CONT, OP_TEXT, TIMEOUT, Echo, ScriptedServer, deflated, frame, gzipped, run, text, wait_for,
+    OP_BINARY, OP_CONT, OP_TEXT, TIMEOUT, ConnectProxy, Echo, ScriptedServer, deflated, frame, gzipped, run,
+    server_ssl_context, text, wait_for,
 )
 
 
@@ -259,6 +260,53 @@ def test_unsupported_proxy_is_a_clear_not_supported_error():
         with pytest.raises(ccxt.NotSupported, match='proxies'):
             await asyncio.wait_for(ex.watch_messages('ws://127.0.0.1:9/x'), TIMEOUT)
         await ex.close()
+    run(main)
+
+
+def test_proxy_schemes_map_to_picows():
+    async def main():
+        ex = Echo()
+        ex.wsSocksProxy = 'socks5h://user:pw@127.0.0.1:1080'
+        client = ex.client('wss://example.invalid/ws')
+        assert client._proxy_url() == 'socks5://user:pw@127.0.0.1:1080'
+        client.proxy = 'https://127.0.0.1:3128'
+        assert client._proxy_url() == 'https://127.0.0.1:3128'
+        await ex.close()
+    run(main)
+
+
+def test_wss_verifies_certificates_as_ccxt_does(tmp_path):
+    context, cafile = server_ssl_context(tmp_path)
+
+    async def main():
+        async with ScriptedServer(ssl=context) as server:
+            assert server.url.startswith('wss://')
+            strict = Echo()  # certifi's CAs: our self-signed certificate is refused
+            with pytest.raises(ccxt.NetworkError, match='CERTIFICATE_VERIFY_FAILED|certificate verify failed'):
+                await asyncio.wait_for(strict.watch_messages(server.url), TIMEOUT)
+            for config in ({'cafile': cafile}, {'verify': False}):
+                ex = Echo(config)
+                waiter = ex.watch_messages(server.url + '/tls')
+                peer = await server.accept()
+                peer.send({'secure': True})
+                assert await asyncio.wait_for(waiter, TIMEOUT) == {'secure': True}
+                await ex.close()
+            await strict.close()
+    # the server side reports the client's refusal of its certificate
+    run(main, allowed=('SSL handshake failed',))
+
+
+def test_http_proxy_tunnels_the_connection():
+    async def main():
+        async with ScriptedServer() as server, ConnectProxy() as proxy:
+            ex = Echo()
+            ex.wsProxy = proxy.url
+            waiter = ex.watch_messages(server.url + '/proxied')
+            peer = await server.accept()
+            peer.send({'via': 'proxy'})
+            assert await asyncio.wait_for(waiter, TIMEOUT) == {'via': 'proxy'}
+            assert proxy.targets == [server.url.split('//')[1]]
+            await ex.close()
     run(main)
 
 

@@ -118,8 +118,9 @@ class ScriptedServer:
     """``async with ScriptedServer() as server:`` ... ``server.url``; ``on_message(peer,
     message)`` scripts replies; ``await server.accept()`` gives the next connection."""
 
-    def __init__(self, on_message=None):
+    def __init__(self, on_message=None, ssl=None):
         self.on_message = on_message
+        self.ssl = ssl
         self.connections = asyncio.Queue()
         self.peers = []
         self._server = None
@@ -130,9 +131,9 @@ class ScriptedServer:
             peer = Peer(self, request)
             self.peers.append(peer)
             return peer
-        self._server = await ws_create_server(factory, '127.0.0.1', 0, enable_auto_pong=False)
+        self._server = await ws_create_server(factory, '127.0.0.1', 0, enable_auto_pong=False, ssl=self.ssl)
         port = self._server.sockets[0].getsockname()[1]
-        self.url = 'ws://127.0.0.1:%d' % port
+        self.url = '%s://127.0.0.1:%d' % ('wss' if self.ssl else 'ws', port)
         return self
 
     async def __aexit__(self, *exc):
@@ -206,7 +207,7 @@ def binance_ack(peer, message):
 
 # ---------------------------------------------------------------------------- running
 
-def run(test, timeout=20.0, strict=True):
+def run(test, timeout=20.0, strict=True, allowed=()):
     """Run the coroutine function ``test`` on a fresh event loop and return its result.
 
     strict: fail when the loop reported an error (e.g. "Task exception was never
@@ -226,6 +227,7 @@ def run(test, timeout=20.0, strict=True):
 
     result, left = asyncio.run(main())
     gc.collect()
+    contexts = [c for c in contexts if c.get('message') not in allowed]
     if strict:
         assert not contexts, [c.get('message') for c in contexts]
         assert not left, left
@@ -260,3 +262,117 @@ class Echo(ccxtpro_fast.Exchange):
 
     def watch_messages(self, url, subscribe=None, message_hash='message', subscribe_hash=None):
         return self.watch(url, message_hash, subscribe, subscribe_hash or (None if subscribe is None else str(subscribe)))
+
+
+# ---------------------------------------------------------------------------- TLS, proxy
+
+# A self-signed certificate for 127.0.0.1 (valid until 2125), made once with
+# `openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj /CN=127.0.0.1
+# -addext subjectAltName=IP:127.0.0.1`, kept inline so no tool is needed at test time.
+TLS_CERT = """-----BEGIN CERTIFICATE-----
+MIIDHDCCAgSgAwIBAgIUfXnqF4WBWyt76GoWZASnYMQsSyowDQYJKoZIhvcNAQEL
+BQAwFDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyMjAwNTExNloYDzIxMjYx
+MDI5MDA1MTE2WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwggEiMA0GCSqGSIb3DQEB
+AQUAA4IBDwAwggEKAoIBAQC49LL++fhmJyuLprpU8fRxu7Or7WVgh3Xhva718qvW
+JZLwlc5Tc+M/dyeYC4zqFMCRm0W/EcTaMeXVLl0R6qIjAHwsspnMIZejf51yNSE5
+LwU7hAFF44u8TTyvjYaVI6t3Os9kpSk0giryqJC67gbM8/Y0iK8xvmG4hT1dpRoQ
+LxFVIUTMZAnRyWnipzjuPwGeNKKvLXKJk23l/5p5a31CSaSawKl1y/JREcekjB4l
+G7n4vL9Bm9jdXAnu2jkMPykvgm+WaHIiY0y6V1pDvCRYuqnY9MRWlFiYj16lhdAQ
+fSQgZOWU0Ui2AndTwoCO2te/rlMrx4QifdEAbxBr5Nh3AgMBAAGjZDBiMB0GA1Ud
+DgQWBBSHxbFuNNUeCyUECegcURqJ949vLzAfBgNVHSMEGDAWgBSHxbFuNNUeCyUE
+CegcURqJ949vLzAPBgNVHRMBAf8EBTADAQH/MA8GA1UdEQQIMAaHBH8AAAEwDQYJ
+KoZIhvcNAQELBQADggEBACGDaTG6RdX/HBBD75RvRwDYKOP94JZNToldpR0EZ3sX
+gDgolAo5xQjDOXOG8LKLxBkfBEtgvthOwdgY23+rCy7UjxVUUMdgnMyfi+s1qj9L
+DyYQwYAdddNyGFw4DAv3p9K6kVjRS/VPXebfDOvo7ZLA6O5pwAuikXxJQE4zb0+3
+kkLerjRI6XOztZm/86yQVW4F1SjeBy2dQcXCkMg8sb6DzsZvMqj07S8ke2e66Ata
+jrVVzgj3jl9MhdawwJbh4k68kpJntUreCDR6eL3mkG7YPeFwASEXgQ8q07uqdGJw
+HT9+IddGQcHCPDbz5DQ9WpaLOVAxgjUmlTvcmj1IyTg=
+-----END CERTIFICATE-----
+"""
+
+TLS_KEY = """-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC49LL++fhmJyuL
+prpU8fRxu7Or7WVgh3Xhva718qvWJZLwlc5Tc+M/dyeYC4zqFMCRm0W/EcTaMeXV
+Ll0R6qIjAHwsspnMIZejf51yNSE5LwU7hAFF44u8TTyvjYaVI6t3Os9kpSk0giry
+qJC67gbM8/Y0iK8xvmG4hT1dpRoQLxFVIUTMZAnRyWnipzjuPwGeNKKvLXKJk23l
+/5p5a31CSaSawKl1y/JREcekjB4lG7n4vL9Bm9jdXAnu2jkMPykvgm+WaHIiY0y6
+V1pDvCRYuqnY9MRWlFiYj16lhdAQfSQgZOWU0Ui2AndTwoCO2te/rlMrx4QifdEA
+bxBr5Nh3AgMBAAECggEAHITy4tk1ob7Rep+zZKzIZg8s5cpd0vQgS7Y9d8Q7FfLG
+RR28ambYuC0N6GaDjIa1qN4Z85vwUDrYdzZGeKBG7wHAo/3INE9LvBTN+NHTdSdY
+dbRlo9qx7c+1F1bJ1U5iPqjNWPYUs/mMWM2AP6q7VrgZk0EuTovOMq8s5rcyHSN5
+Onv3sBwDX70HPUKnP4IShC1kroV00tpO4isC81Cz9KfvAWfY5YW66a+Tl8tZweJ+
+mG0/0fQgUHI7hJA/VqaastkgNU+vHqp/7JCF/55zY90H0eNN2MuNr+ycA/GTQ3ka
+Va01+//YbDfSFzKJLiM7VOWtZdGNuCQ59MUE6BGhvQKBgQD2A/DsNV0yKSgAurGc
+ITckl8R7PTrxtGGbydrWv8CW3NufoetGVMPIXnwCUN+pjO+6Ol04PLdVlNsmNBih
+d8Z0e2QeJo19knS/yAunzzIoIm8xuJEuF5MjKzcoWOGnSSZ7wMAM1SetFktdj3HA
+b/oeIRQEkf7OY5IH4mtCcT/JiwKBgQDAdlwUI5FTApbsb4owVa4YoHNmdmPB12hr
+YuNQfbN7HZoBcTFwUWoJ3aXWXcumwowS7Cp/7vfvrh/kNA4prSwg+heHCug0wlqH
+cpg9BY68H/3IIR7abToRh/yy+R3ts5UVG3jtpJLPdzoz0jUNXlAwnefoCo3PdB1l
+tjBy+A9SRQKBgEopLftGqu1wEqsFnHzgVmslhQlRj+9E3RfFZb7O1xOjSGF6wh3V
+d59zPBbGomXOIoYVCfzl8K5PzTBbDAHAxYZfm/Kq1IRCHgeiGkFf6FLI7pQie0FV
+wfkcEeiLwppXJs6vcDVuHCPFULrHfxbvqopillI6YIF+6oqN6p+A3CW5AoGAUGdi
+ElvFk4tKZ941OfohcFJfw5eEF3AZRHucgXzyJWX5d87FG6o3hYWeiY7HzJQMFr+p
+Badc1znEQv7oR8r7247/k0AgQCJN1bYvGZcfyUIIMLp9fD0TfE12aYKfWTWj+5xt
+icIuPxQNMacI2Nvk3lqpjowSMG/O9DYHyZAOPo0CgYEAkLpTDu3TUinoBCdJnP3O
+E7JlrQ8SMX6AWESb7uGUXMdcHxFS/1+j9QaUcERWVuyntNqmcC8S+qse3sHdzdlr
+9uEqovLKGZUDFoJNKbBjmU1niyUkoO7q3iM7jAbecGaNC3OZNo2go5ujSjItuT1U
+ODgSYWTKizVJivDa8MtFCVk=
+-----END PRIVATE KEY-----
+"""
+
+
+def server_ssl_context(tmp_path):
+    import ssl
+    cert, key = tmp_path / 'cert.pem', tmp_path / 'key.pem'
+    cert.write_text(TLS_CERT)
+    key.write_text(TLS_KEY)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    return context, str(cert)
+
+
+class ConnectProxy:
+    """An HTTP CONNECT proxy on 127.0.0.1 that records the targets it tunnels to."""
+
+    def __init__(self):
+        self.targets = []
+        self._server = None
+        self._pipes = set()
+        self.url = None
+
+    async def __aenter__(self):
+        self._server = await asyncio.start_server(self._handle, '127.0.0.1', 0)
+        self.url = 'http://127.0.0.1:%d' % self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc):
+        self._server.close()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _handle(self, reader, writer):
+        task = asyncio.current_task()
+        self._pipes.add(task)
+        upstream_writer = None
+        try:
+            head = await reader.readuntil(b'\r\n\r\n')
+            target = head.split(b' ')[1].decode()
+            self.targets.append(target)
+            host, port = target.rsplit(':', 1)
+            upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
+            writer.write(b'HTTP/1.1 200 Connection established\r\n\r\n')
+
+            async def pipe(src, dst):
+                while data := await src.read(65536):
+                    dst.write(data)
+                dst.close()
+            await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            if upstream_writer is not None:
+                upstream_writer.close()
+            self._pipes.discard(task)

@@ -56,6 +56,7 @@ _OPEN_BRACKET = 0x5B  # '['
 
 # proxy schemes picows can tunnel through (python-socks does the SOCKS part)
 _PROXY_SCHEMES = ('http', 'https', 'socks4', 'socks4a', 'socks5', 'socks5h')
+_PROXY_ALIASES = {'socks5h': 'socks5', 'socks4a': 'socks4'}
 
 
 def _ms():
@@ -276,30 +277,22 @@ class Client(_CcxtClient):
         else:
             data = frame.get_payload_as_bytes()
         self.last_message_at = _ms()
-        if self.verbose:
-            self._vlog('message', data)
-        if msg_type == _TEXT:
-            try:
-                message = _decode_text(data)
-            except (ValueError, UnicodeDecodeError) as error:
-                self._bad_input(data, error)
-                return
-            self.dispatch(message)
-            return
         # binary, as ccxt: gunzip always yields text; inflate and raw bytes are text only
         # when decompressBinary (mexc/paradex hand protobuf/raw bytes to their handlers)
+        if msg_type == _BINARY and (self.gunzip or self.inflate):
+            try:
+                data = decompress(data, GZIP if self.gunzip else DEFLATE, self.maxDecompressedSize)
+            except DecompressionError as error:
+                self._bad_input(data, error)
+                return
+        if self.verbose:
+            self._vlog('message', data)
+        if msg_type == _BINARY and not self.gunzip and not self.decompressBinary:
+            self.dispatch(bytes(data))
+            return
         try:
-            if self.gunzip:
-                data = decompress(data, GZIP, self.maxDecompressedSize)
-                message = _decode_text(data)
-            else:
-                if self.inflate:
-                    data = decompress(data, DEFLATE, self.maxDecompressedSize)
-                if not self.decompressBinary:
-                    self.dispatch(bytes(data))
-                    return
-                message = _decode_text(data)
-        except (DecompressionError, ValueError, UnicodeDecodeError) as error:
+            message = _decode_text(data)
+        except (ValueError, UnicodeDecodeError) as error:
             self._bad_input(data, error)
             return
         self.dispatch(message)
@@ -316,11 +309,14 @@ class Client(_CcxtClient):
         proxy = self.proxy
         if not proxy:
             return None
-        scheme = proxy.split('://', 1)[0].lower() if '://' in proxy else ''
+        scheme, sep, rest = proxy.partition('://')
+        scheme = scheme.lower() if sep else ''
         if scheme not in _PROXY_SCHEMES:
             raise NotSupported('ccxtpro_fast supports http, https, socks4 and socks5 proxies for '
                                'WebSockets, not ' + repr(scheme or self.redact(proxy)))
-        return proxy
+        # python-socks resolves names on the proxy by default: the 'h'/'a' variants
+        # ccxt accepts are the plain schemes there
+        return _PROXY_ALIASES.get(scheme, scheme) + '://' + rest
 
     def _headers(self):
         options = self.options if isinstance(self.options, dict) else {}
