@@ -329,3 +329,29 @@ def test_exchange_connection_event_overrides_still_run():
             assert 'stale' not in ex.options['tickerSubs']  # p2b's own on_close ran
             await ex.close()
     run(main)
+
+
+def test_close_cancels_spawned_work_and_timers():
+    """Background work ccxt.pro starts with spawn()/delay() (snapshot fetches, pongs,
+    listen-key refreshes) ends with close(); an unawaited failure is not reported as
+    'exception was never retrieved'."""
+    async def main():
+        ex = ccxtpro_fast.binance({'timeout_on_exit': 0})
+        ex.open()
+        started = asyncio.Event()
+
+        async def forever():
+            started.set()
+            await asyncio.Event().wait()
+
+        async def fails():
+            raise ccxt.NetworkError('socket closed while sending a pong')
+
+        pending = ex.spawn(forever)
+        ex.spawn(fails)  # nobody awaits it
+        fired = []
+        ex.delay(60000, lambda: fired.append(1))
+        await started.wait()
+        await ex.close()
+        assert pending.cancelled() and not fired
+    run(main)

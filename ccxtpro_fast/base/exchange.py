@@ -72,6 +72,8 @@ class ExchangeMixin:
         self.ws_pending = {}          # url -> [(subscribe_hash, subscription, message)] to replay
         self._ws_reconnects = {}      # url -> autoReconnect task
         self._ws_retired = []         # dropped clients whose tasks close() still awaits
+        self._spawned = set()         # tasks of spawn(), cancelled by close()
+        self._delayed = set()         # timers of delay(), cancelled by close()
         self._ws_redact = Redactor(self)
         super().__init__(config)
 
@@ -454,6 +456,48 @@ class ExchangeMixin:
                 if isinstance(inner, (dict, list)):
                     self._ws_collect_routing(inner, values, request_ids, depth + 1)
 
+    # ------------------------------------------------------------------ background work
+
+    def spawn(self, method, *args):
+        """ccxt's spawn (a task whose outcome settles a returned Future), tracked so
+        close() can cancel it, and with the outcome retrieved even when nobody awaits the
+        Future (a pong racing a closing socket must not end as "exception was never
+        retrieved")."""
+        future = Future()
+        task = self.asyncio_loop.create_task(method(*args))
+        self._spawned.add(task)
+
+        def settle(done):
+            self._spawned.discard(done)
+            if done.cancelled():
+                if not future.done():
+                    future.cancel()
+                return
+            error = done.exception()
+            if error is None:
+                future.resolve(done.result())
+            else:
+                future.reject(error)
+
+        def retrieved(done):
+            if not done.cancelled() and done.exception() is not None:
+                logger.debug('%s: background %s failed: %s', self.id, getattr(method, '__name__', method),
+                             self.redact(done.exception()))
+
+        task.add_done_callback(settle)
+        future.add_done_callback(retrieved)
+        return future
+
+    def delay(self, timeout, method, *args):
+        handle = None
+
+        def fire():
+            self._delayed.discard(handle)
+            self.spawn(method, *args)
+        handle = self.asyncio_loop.call_later(timeout / 1000, fire)
+        self._delayed.add(handle)
+        return handle
+
     # ------------------------------------------------------------------ close
 
     async def close(self, clean_instance_data=False):
@@ -468,7 +512,16 @@ class ExchangeMixin:
         retired, self._ws_retired = self._ws_retired, []
         if retired:
             await asyncio.gather(*[client.close() for client in retired], return_exceptions=True)
+        for handle in self._delayed:
+            handle.cancel()
+        self._delayed.clear()
         await super().close(clean_instance_data)
+        # after the clients: a snapshot fetch or a pong in flight ends with them
+        spawned = [task for task in self._spawned if task is not asyncio.current_task()]
+        for task in spawned:
+            task.cancel()
+        if spawned:
+            await asyncio.gather(*spawned, return_exceptions=True)
 
 
 def _mentions(message_hash, symbols):
