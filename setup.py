@@ -67,6 +67,7 @@ def core_extension(name, libraries=()):
 extensions = [
     core_extension("orderbook", libraries=["z"]),
     core_extension("framing", libraries=["z"]),
+    core_extension("jsonscan"),
 ]
 
 setup(

@@ -418,20 +418,29 @@ cdef class OrderBookSide:
             if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len) < 0:
                 raise MemoryError()
 
-    def store_json(self, data):
+    def store_json(self, data, Py_ssize_t start=0, Py_ssize_t stop=-1):
         """Store the levels of a JSON level array given as bytes (or str), e.g. the text
-        `[["30000.10","0.5"],["29999.9","0"]]`, without building Python objects."""
+        `[["30000.10","0.5"],["29999.9","0"]]`, without building Python objects.
+        start/stop select the array inside a larger message (see jsonscan.scan_object)."""
         cdef const unsigned char[::1] view
+        cdef const char *cdata
         cdef Py_ssize_t size
         if type(data) is bytes:
-            return self.store_bytes_levels(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-        if isinstance(data, str):
+            cdata = PyBytes_AS_STRING(data)
+            size = PyBytes_GET_SIZE(data)
+        elif isinstance(data, str):
             cdata = PyUnicode_AsUTF8AndSize(data, &size)
-            return self.store_bytes_levels(cdata, size)
-        view = data
-        if view.shape[0] == 0:
-            raise ValueError('level array: empty input')
-        return self.store_bytes_levels(<const char *>&view[0], view.shape[0])
+        else:
+            view = data
+            size = view.shape[0]
+            if size == 0:
+                raise ValueError('level array: empty input')
+            cdata = <const char *>&view[0]
+        if stop < 0 or stop > size:
+            stop = size
+        if start < 0 or start > stop:
+            raise ValueError('level array: bad start/stop')
+        return self.store_bytes_levels(cdata + start, stop - start)
 
     def limit(self):
         """Drop the worst levels beyond the side's depth."""

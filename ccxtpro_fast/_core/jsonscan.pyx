@@ -1,0 +1,286 @@
+"""A shallow JSON scanner for the hot path of native adapters.
+
+orjson decodes a 10-level depth message in ~1.6 us, mostly building the level strings that
+the book then parses again. `scan_object` decodes only one level of a message: scalars
+become Python values, and every array or object becomes a `slice` of the input bytes that
+the caller hands on (`side.store_json(data, s.start, s.stop)`, or another scan). Nested
+containers are skipped by bracket matching, strings with escapes are decoded by orjson,
+and malformed input raises ValueError.
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.stdint cimport int64_t, int8_t
+
+import orjson
+
+from ccxtpro_fast._core.orderbook cimport ccxf_parse_decimal, CCXF_PARSE_OK
+
+cdef object _orjson_loads = orjson.loads
+
+cdef extern from "Python.h":
+    object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size, const char *errors)
+    object PyLong_FromString(const char *s, char **pend, int base)
+
+cdef enum:
+    # nesting deeper than this is not a market data message
+    MAX_DEPTH = 64
+
+
+class JSONScanError(ValueError):
+    """The bytes are not the JSON shape the scanner was asked to read."""
+
+
+cdef inline Py_ssize_t _ws(const char *d, Py_ssize_t i, Py_ssize_t end) noexcept:
+    while i < end and (d[i] == b' ' or d[i] == b'\n' or d[i] == b'\r' or d[i] == b'\t'):
+        i += 1
+    return i
+
+
+cdef Py_ssize_t _string_end(const char *d, Py_ssize_t i, Py_ssize_t end, bint *escaped) except -1:
+    """i is just past an opening quote; returns the index of the closing quote."""
+    while i < end:
+        if d[i] == b'"':
+            return i
+        if d[i] == b'\\':
+            escaped[0] = True
+            i += 1
+        i += 1
+    raise JSONScanError('unterminated string')
+
+
+cdef Py_ssize_t _container_end(const char *d, Py_ssize_t i, Py_ssize_t end) except -1:
+    """i is at '[' or '{'; returns the index just past the matching bracket."""
+    cdef int depth = 0
+    cdef bint escaped = False
+    cdef char c
+    while i < end:
+        c = d[i]
+        if c == b'"':
+            i = _string_end(d, i + 1, end, &escaped)
+        elif c == b'[' or c == b'{':
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise JSONScanError('nesting too deep')
+        elif c == b']' or c == b'}':
+            depth -= 1
+            if depth == 0:
+                return i + 1
+            if depth < 0:
+                raise JSONScanError(f'unbalanced bracket at byte {i}')
+        i += 1
+    raise JSONScanError('truncated container')
+
+
+cdef object _string(const char *d, Py_ssize_t start, Py_ssize_t stop, bint escaped):
+    if not escaped:
+        return PyUnicode_DecodeUTF8(d + start, stop - start, NULL)
+    return _orjson_loads(d[start - 1:stop + 1])
+
+
+cdef object _number(const char *d, Py_ssize_t start, Py_ssize_t stop):
+    cdef double value
+    cdef int64_t mant
+    cdef int8_t scale
+    cdef Py_ssize_t i
+    cdef bint is_int = True
+    cdef char buf[32]
+    for i in range(start, stop):
+        if d[i] == b'.' or d[i] == b'e' or d[i] == b'E':
+            is_int = False
+            break
+    if is_int:
+        if stop - start < 19:
+            if ccxf_parse_decimal(d + start, stop - start, &value, &mant, &scale) != CCXF_PARSE_OK:
+                raise JSONScanError(f'bad number {d[start:stop]!r}')
+            return mant
+        return _orjson_loads(d[start:stop])
+    if ccxf_parse_decimal(d + start, stop - start, &value, &mant, &scale) != CCXF_PARSE_OK:
+        raise JSONScanError(f'bad number {d[start:stop]!r}')
+    return value
+
+
+cdef object _value(const char *d, Py_ssize_t i, Py_ssize_t end, Py_ssize_t *after):
+    """Decode the value at i; after[0] is set to the index past it."""
+    cdef Py_ssize_t j
+    cdef bint escaped = False
+    cdef char c
+    if i >= end:
+        raise JSONScanError('truncated: value expected')
+    c = d[i]
+    if c == b'"':
+        j = _string_end(d, i + 1, end, &escaped)
+        after[0] = j + 1
+        return _string(d, i + 1, j, escaped)
+    if c == b'[' or c == b'{':
+        j = _container_end(d, i, end)
+        after[0] = j
+        return slice(i, j)
+    if c == b't' and end - i >= 4 and d[i + 1] == b'r' and d[i + 2] == b'u' and d[i + 3] == b'e':
+        after[0] = i + 4
+        return True
+    if (c == b'f' and end - i >= 5 and d[i + 1] == b'a' and d[i + 2] == b'l'
+            and d[i + 3] == b's' and d[i + 4] == b'e'):
+        after[0] = i + 5
+        return False
+    if c == b'n' and end - i >= 4 and d[i + 1] == b'u' and d[i + 2] == b'l' and d[i + 3] == b'l':
+        after[0] = i + 4
+        return None
+    j = i
+    while j < end and d[j] != b',' and d[j] != b'}' and d[j] != b']' and d[j] > 32:
+        j += 1
+    if j == i:
+        raise JSONScanError(f'value expected at byte {i}')
+    after[0] = j
+    return _number(d, i, j)
+
+
+cdef inline const char *_buffer(object data, Py_ssize_t *size) except NULL:
+    if type(data) is not bytes:
+        raise TypeError(f'scan needs bytes, not {type(data).__name__}')
+    size[0] = PyBytes_GET_SIZE(data)
+    return PyBytes_AS_STRING(data)
+
+
+cdef inline Py_ssize_t _bounds(Py_ssize_t size, Py_ssize_t start, Py_ssize_t *stop) except -1:
+    if stop[0] < 0 or stop[0] > size:
+        stop[0] = size
+    if start < 0 or start > stop[0]:
+        raise JSONScanError('bad start/stop')
+    return 0
+
+
+def scan_object(data, Py_ssize_t start=0, Py_ssize_t stop=-1):
+    """The top-level fields of the JSON object in data[start:stop] as a dict: scalars
+    decoded, arrays and objects as slices of data."""
+    cdef Py_ssize_t size, i, key_end
+    cdef const char *d = _buffer(data, &size)
+    cdef bint escaped
+    cdef dict result = {}
+    _bounds(size, start, &stop)
+    i = _ws(d, start, stop)
+    if i >= stop or d[i] != b'{':
+        raise JSONScanError('object expected')
+    i = _ws(d, i + 1, stop)
+    if i < stop and d[i] == b'}':
+        return result
+    while True:
+        if i >= stop or d[i] != b'"':
+            raise JSONScanError(f'key expected at byte {i}')
+        escaped = False
+        key_end = _string_end(d, i + 1, stop, &escaped)
+        key = _string(d, i + 1, key_end, escaped)
+        i = _ws(d, key_end + 1, stop)
+        if i >= stop or d[i] != b':':
+            raise JSONScanError(f'":" expected at byte {i}')
+        result[key] = _value(d, _ws(d, i + 1, stop), stop, &i)
+        i = _ws(d, i, stop)
+        if i < stop and d[i] == b',':
+            i = _ws(d, i + 1, stop)
+            continue
+        if i < stop and d[i] == b'}':
+            return result
+        raise JSONScanError(f'"," or "}}" expected at byte {i}')
+
+
+def scan_array(data, Py_ssize_t start=0, Py_ssize_t stop=-1):
+    """The items of the JSON array in data[start:stop] as a list: scalars decoded, arrays
+    and objects as slices of data."""
+    cdef Py_ssize_t size, i
+    cdef const char *d = _buffer(data, &size)
+    cdef list result = []
+    _bounds(size, start, &stop)
+    i = _ws(d, start, stop)
+    if i >= stop or d[i] != b'[':
+        raise JSONScanError('array expected')
+    i = _ws(d, i + 1, stop)
+    if i < stop and d[i] == b']':
+        return result
+    while True:
+        result.append(_value(d, i, stop, &i))
+        i = _ws(d, i, stop)
+        if i < stop and d[i] == b',':
+            i = _ws(d, i + 1, stop)
+            continue
+        if i < stop and d[i] == b']':
+            return result
+        raise JSONScanError(f'"," or "]" expected at byte {i}')
+
+
+cdef enum:
+    MAX_FIELDS = 32
+
+
+cdef inline bint _same(const char *a, const char *b, Py_ssize_t n) noexcept:
+    # keys are a few bytes: a loop beats a libc call
+    cdef Py_ssize_t i
+    for i in range(n):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
+def scan_fields(data, tuple keys, Py_ssize_t start=0, Py_ssize_t stop=-1):
+    """The values of the given top-level keys (a tuple of bytes) of the JSON object in
+    data[start:stop], as a tuple in the same order (None where a key is absent). Other
+    fields are skipped undecoded, so a handler pays only for what it reads. Keys match by
+    their raw JSON text (an escaped key matches only its escaped form)."""
+    cdef Py_ssize_t size, i, key_start, key_end, k, nkeys = len(keys), klen
+    cdef const char *d = _buffer(data, &size)
+    cdef const char *kptr[MAX_FIELDS]
+    cdef Py_ssize_t klens[MAX_FIELDS]
+    cdef bint escaped
+    cdef list result
+    cdef object key
+    if nkeys > MAX_FIELDS:
+        raise ValueError(f'at most {MAX_FIELDS} keys')
+    for k in range(nkeys):
+        key = keys[k]
+        if type(key) is not bytes:
+            raise TypeError('keys must be bytes')
+        kptr[k] = PyBytes_AS_STRING(key)
+        klens[k] = PyBytes_GET_SIZE(key)
+    result = [None] * nkeys
+    _bounds(size, start, &stop)
+    i = _ws(d, start, stop)
+    if i >= stop or d[i] != b'{':
+        raise JSONScanError('object expected')
+    i = _ws(d, i + 1, stop)
+    if i < stop and d[i] == b'}':
+        return tuple(result)
+    while True:
+        if i >= stop or d[i] != b'"':
+            raise JSONScanError(f'key expected at byte {i}')
+        escaped = False
+        key_start = i + 1
+        key_end = _string_end(d, key_start, stop, &escaped)
+        klen = key_end - key_start
+        i = _ws(d, key_end + 1, stop)
+        if i >= stop or d[i] != b':':
+            raise JSONScanError(f'":" expected at byte {i}')
+        i = _ws(d, i + 1, stop)
+        for k in range(nkeys):
+            if klens[k] == klen and _same(kptr[k], d + key_start, klen):
+                result[k] = _value(d, i, stop, &i)
+                break
+        else:
+            i = _skip(d, i, stop)
+        i = _ws(d, i, stop)
+        if i < stop and d[i] == b',':
+            i = _ws(d, i + 1, stop)
+            continue
+        if i < stop and d[i] == b'}':
+            return tuple(result)
+        raise JSONScanError(f'"," or "}}" expected at byte {i}')
+
+
+cdef Py_ssize_t _skip(const char *d, Py_ssize_t i, Py_ssize_t end) except -1:
+    """The index past the value at i, without decoding it."""
+    cdef bint escaped = False
+    if i >= end:
+        raise JSONScanError('truncated: value expected')
+    if d[i] == b'"':
+        return _string_end(d, i + 1, end, &escaped) + 1
+    if d[i] == b'[' or d[i] == b'{':
+        return _container_end(d, i, end)
+    while i < end and d[i] != b',' and d[i] != b'}' and d[i] != b']' and d[i] > 32:
+        i += 1
+    return i
