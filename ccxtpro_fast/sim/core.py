@@ -126,12 +126,16 @@ class Protocol:
     Optional:
       corrupt(stream, data, rng) damage a data frame for the Corrupt fault
       ws_ping_interval           server ping period in seconds (None: never)
+      ws_kind_of                 market kind -> the connection kind that carries it,
+                                 for exchanges whose one socket serves several market
+                                 kinds (Bitget v2: spot and futures on /v2/ws/public)
     """
 
     name = ""
     ws_hosts: dict[str, str] = {}
     rest_hosts: dict[str, str] = {}
     ws_ping_interval: Optional[float] = None
+    ws_kind_of: dict[str, str] = {}     # read-only; a kind not listed is its own
 
     def __init__(self, server: "SimServer"):
         self.server = server
@@ -500,6 +504,7 @@ class SimServer:
         """Render ``event`` once per stream that has subscribers and send it to each."""
         subs = self._subs
         proto = self.protocol
+        kind = proto.ws_kind_of.get(kind, kind)
         for stream in proto.streams_for(event):
             conns = subs.get((kind, stream))
             if conns:
