@@ -1,0 +1,474 @@
+"""Kraken spot: ccxt.pro's adapter with native handlers for the public v2 channels.
+
+ccxt.pro's ``kraken`` takes every public stream from ``wss://ws.kraken.com/v2``
+(``book``, ``trade``, ``ticker``, ``ohlc``). This class keeps its subscription code,
+private streams and order entry, and replaces the four hot handlers:
+
+* ``handle_order_book``: each side's whole level list goes to the compiled book in one
+  ``store_levels`` call, the book is truncated to the subscribed depth, and Kraken's
+  CRC32 is verified on every snapshot and update (ccxt.pro checks it only when
+  ``options['watchOrderBook']['checksum']`` is set, and then cannot: its ``format_number``
+  calls ``str.split`` on the floats the levels hold). A mismatch resubscribes that one
+  symbol's book; the other symbols on the connection keep flowing.
+* ``handle_trades``, ``handle_ticker``, ``handle_ohlcv``: the same unified structures as
+  ccxt.pro's, built without its per-field ``safe_*`` calls and with a fixed-format
+  timestamp parser.
+
+The channel -> handler table is built once per instance, never per message.
+
+Exactness of the checksum: v2 sends prices and quantities as JSON numbers, which the
+transport decodes to floats. The core prints a float for the checksum as
+``llround(|v| * 10**precision)``: for a value with at most ``precision`` decimals and
+fewer than 15-16 significant digits, the nearest double times the power of ten is within
+far less than 0.5 of the integer the exchange printed, so the digits are exactly the
+exchange's (tests/test_kraken_checksum.py checks this over random values at every
+precision Kraken uses).
+"""
+import calendar
+import operator
+from decimal import Context, Decimal
+
+import ccxt.pro
+from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
+from ccxt.base.errors import ChecksumError
+from ccxt.base.precise import Precise
+
+from ccxtpro_fast._core import CHECKSUM_KRAKEN_V2
+from ccxtpro_fast.base.exchange import ExchangeMixin
+
+__all__ = ['kraken', 'BookSync']
+
+# one C call per level list: {"price": p, "qty": q} -> (p, q), the shape store_levels takes
+_LEVEL = operator.itemgetter('price', 'qty')
+_CHECKSUM_DEPTH = 10        # "The checksum is always calculated over the top 10 price levels"
+_EXACT = Context(prec=80)   # trade cost: the exact decimal product, as ccxt's Precise
+
+
+class BookSync:
+    """The synchronisation state of one symbol's ``book`` subscription.
+
+    ``verified`` counts the exchange checksums that matched, ``resyncs`` the
+    resubscriptions this symbol needed, ``attempts`` the resyncs since the last update
+    that verified (capped by ``options['watchOrderBook']['maxResyncAttempts']``)."""
+
+    __slots__ = ('symbol', 'message_hash', 'book', 'depth', 'price_precision', 'qty_precision',
+                 'verify', 'resyncing', 'attempts', 'verified', 'resyncs', 'request_id')
+
+    def __init__(self, symbol, price_precision, qty_precision):
+        self.symbol = symbol
+        self.message_hash = 'orderbook@' + symbol
+        self.book = None
+        self.depth = 10
+        self.price_precision = price_precision
+        self.qty_precision = qty_precision
+        self.verify = price_precision is not None and qty_precision is not None
+        self.resyncing = False
+        self.attempts = 0
+        self.verified = 0
+        self.resyncs = 0
+        self.request_id = None
+
+    def __repr__(self):
+        return ('<BookSync %s depth=%s verified=%d resyncs=%d%s>'
+                % (self.symbol, self.depth, self.verified, self.resyncs,
+                   ' resyncing' if self.resyncing else ''))
+
+
+def _number(value):
+    # ccxt's safe_number of a JSON number: float(str(v)) == float(v) for floats and ints
+    return None if value is None else float(value)
+
+
+class kraken(ExchangeMixin, ccxt.pro.kraken):
+
+    def describe(self):
+        return self.deep_extend(super().describe(), {
+            'options': {
+                'watchOrderBook': {
+                    # every checksum Kraken publishes is verified by default
+                    'checksum': True,
+                    # resubscriptions of one symbol without a verified update in between
+                    # before its waiters get ChecksumError
+                    'maxResyncAttempts': 3,
+                },
+            },
+        })
+
+    def __init__(self, config={}):
+        super().__init__(config)
+        # the hot channels, bound once (a subclass overriding a handler is honoured)
+        self._kraken_hot = {
+            'book': self.handle_order_book,
+            'trade': self.handle_trades,
+            'ticker': self.handle_ticker,
+            'ohlc': self.handle_ohlcv,
+        }
+        self.book_syncs = {}            # symbol -> BookSync
+        self._kraken_resync_ids = {}    # req_id of a resync's subscribe -> symbol
+        self._kraken_acked_depths = {}  # symbol -> depth of the last book subscribe ack
+        self._kraken_days = {}          # 'YYYY-MM-DD' -> ms at 00:00Z
+        self._kraken_symbols = {}       # ohlc market id -> unified symbol
+        self._kraken_symbols_of = None  # the markets dict that cache was made from
+        self._kraken_timeframes = {}    # ohlc interval (minutes) -> timeframe
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle_message(self, client, message):
+        if type(message) is dict:
+            handler = self._kraken_hot.get(message.get('channel'))
+            if handler is not None:
+                # data messages carry no error/method: nothing else in ccxt.pro's
+                # handle_message would act on them
+                handler(client, message)
+                return
+            if message.get('method') == 'subscribe':
+                self._kraken_subscribe_ack(client, message)
+        super().handle_message(client, message)
+
+    def _kraken_subscribe_ack(self, client, message):
+        """Remember the depth each book subscription got; a failed resubscription of a
+        book we are resynchronising ends that resync.
+
+        {"method":"subscribe","req_id":7,"result":{"channel":"book","depth":10,
+         "snapshot":true,"symbol":"BTC/USD"},"success":true,"time_in":"...","time_out":"..."}
+        {"error":"Currency pair not supported XBT/EUR","method":"subscribe","req_id":7,
+         "success":false,"symbol":"XBT/EUR","time_in":"...","time_out":"..."}
+        """
+        if message.get('success'):
+            result = message.get('result')
+            if isinstance(result, dict) and result.get('channel') == 'book':
+                self._kraken_acked_depths[result.get('symbol')] = result.get('depth')
+            return
+        symbol = self._kraken_resync_ids.pop(message.get('req_id'), None)
+        if symbol is not None:
+            sync = self.book_syncs.get(symbol)
+            if sync is not None and sync.resyncing:
+                self._kraken_resync_failed(client, sync, 'resubscription refused: ' +
+                                           str(message.get('error')), unsubscribe=False)
+
+    # ------------------------------------------------------------------ order book
+
+    def handle_order_book(self, client, message):
+        """Kraken's v2 ``book`` channel, synchronised as its "Book checksum (WebSocket
+        v2)" guide says:
+
+        1. the subscription's ``snapshot`` replaces the book (it carries a checksum too);
+        2. every level of an ``update`` is applied in order, ``qty`` 0 deleting the level;
+        3. the book is truncated to the subscribed depth (levels that fall out of scope
+           are not deleted by the exchange);
+        4. the CRC32 of the top 10 asks then top 10 bids, each price and qty printed with
+           the pair's price/qty precision, "." and leading zeros removed, must equal
+           ``checksum``; if not, only this symbol is resubscribed (unsubscribe +
+           subscribe, its updates ignored until the new snapshot) and its waiters keep
+           waiting for the next good book.
+
+        Snapshot, then update (wire samples, ccxt.pro's comments and Kraken's reference)::
+
+            {"channel":"book","type":"snapshot","data":[{"symbol":"MATIC/USD",
+              "bids":[{"price":0.5666,"qty":4831.75496356},{"price":0.5665,"qty":6658.22734739}],
+              "asks":[{"price":0.5668,"qty":4410.79769741},{"price":0.5669,"qty":4655.40412487}],
+              "checksum":2439117997}]}
+            {"channel":"book","type":"update","data":[{"symbol":"MATIC/USD",
+              "bids":[{"price":0.5657,"qty":1098.3947558}],"asks":[],
+              "checksum":2114181697,"timestamp":"2023-10-06T17:35:55.440295Z"}]}
+        """
+        data = message.get('data')
+        if not data:
+            return
+        first = data[0]
+        symbol = first.get('symbol')
+        if message.get('type') == 'update':
+            sync = self.book_syncs.get(symbol)
+            if sync is None or sync.resyncing:
+                return      # stale levels between a mismatch and the new snapshot
+            book = sync.book
+            asks = first.get('asks')
+            if asks:
+                book['asks'].store_levels(list(map(_LEVEL, asks)))
+            bids = first.get('bids')
+            if bids:
+                book['bids'].store_levels(list(map(_LEVEL, bids)))
+            stamp = first.get('timestamp')
+            book['timestamp'] = self._kraken_ms(stamp)
+            book['datetime'] = stamp
+            book.limit()
+        else:
+            sync = self._kraken_snapshot(client, first, symbol)
+            book = sync.book
+        if sync.verify:
+            checksum = first.get('checksum')
+            if checksum is not None:
+                if book.checksum(CHECKSUM_KRAKEN_V2, _CHECKSUM_DEPTH, sync.price_precision,
+                                 sync.qty_precision) != checksum:
+                    self._kraken_resync(client, sync)
+                    return
+                sync.verified += 1
+                if sync.book is book and message.get('type') == 'update':
+                    sync.attempts = 0       # an update verified: the resync worked
+        client.resolve(book, sync.message_hash)
+
+    def _kraken_snapshot(self, client, first, symbol):
+        sync = self.book_syncs.get(symbol)
+        if sync is None:
+            sync = self.book_syncs[symbol] = BookSync(symbol, *self._kraken_precisions(symbol))
+        subscription = client.subscriptions.get(sync.message_hash)
+        limit = self.safe_integer(subscription, 'limit') if isinstance(subscription, dict) else None
+        if limit is None:
+            limit = 10
+        asks = first.get('asks') or []
+        # as ccxt.pro: the book is sized from the subscribed depth (10 by default), or
+        # from the snapshot when it carries more levels
+        depth = len(asks) if len(asks) > limit else limit
+        depths = self.safe_dict(self.options, 'wsOrderBookDepths', {})
+        book = self.orderbooks.get(symbol)
+        if book is None or depths.get(symbol) != depth:
+            book = self.orderbooks[symbol] = self.order_book({}, depth)
+            depths[symbol] = depth
+            self.options['wsOrderBookDepths'] = depths
+        # reset in place: references users hold keep receiving updates after a resync
+        book.reset({'symbol': symbol, 'asks': list(map(_LEVEL, asks)),
+                    'bids': list(map(_LEVEL, first.get('bids') or []))})
+        book.limit()
+        sync.book = book
+        sync.depth = self._kraken_acked_depths.get(symbol) or limit
+        sync.verify = (sync.price_precision is not None and sync.qty_precision is not None
+                       and bool(self.handle_option('watchOrderBook', 'checksum', True)))
+        sync.resyncing = False
+        return sync
+
+    def _kraken_precisions(self, symbol):
+        """The pair's (price, qty) decimals the v2 checksum prints with: AssetPairs'
+        pair_decimals / lot_decimals (the instrument channel's price_precision /
+        qty_precision); None when unknown, which turns verification off for it."""
+        market = (self.markets or {}).get(symbol)
+        if market is None:
+            return None, None
+        info = market.get('info') or {}
+        price = self.safe_integer(info, 'pair_decimals')
+        qty = self.safe_integer(info, 'lot_decimals')
+        if price is None or qty is None:
+            precision = market.get('precision') or {}
+            if price is None and precision.get('price'):
+                price = self.precision_from_string(self.number_to_string(precision['price']))
+            if qty is None and precision.get('amount'):
+                qty = self.precision_from_string(self.number_to_string(precision['amount']))
+        return price, qty
+
+    def _kraken_resync(self, client, sync):
+        """Resubscribe one symbol's book (Kraken v2 has no sequence numbers and no
+        ws snapshot request: a new subscription is the way to a new snapshot)."""
+        sync.attempts += 1
+        limit = self.safe_integer(self.safe_dict(self.options, 'watchOrderBook', {}),
+                                  'maxResyncAttempts', 3)
+        if sync.attempts > limit:
+            self._kraken_resync_failed(client, sync, 'after %d resubscriptions' % limit, unsubscribe=True)
+            return
+        sync.resyncing = True
+        sync.resyncs += 1
+        params = {'channel': 'book', 'symbol': [sync.symbol], 'depth': sync.depth}
+        unsubscribe = {'method': 'unsubscribe', 'params': params, 'req_id': self.request_id()}
+        subscribe = {'method': 'subscribe', 'params': dict(params, snapshot=True),
+                     'req_id': self.request_id()}
+        if sync.request_id is not None:
+            self._kraken_resync_ids.pop(sync.request_id, None)
+        sync.request_id = subscribe['req_id']
+        self._kraken_resync_ids[sync.request_id] = sync.symbol
+        client._spawn(self._ws_send(client, unsubscribe, subscribe))
+
+    def _kraken_resync_failed(self, client, sync, detail, unsubscribe):
+        """The resync itself failed: the symbol's waiters get ccxt's ChecksumError and the
+        subscription is dropped, so the next watch_order_book subscribes afresh (what
+        ccxt.pro does after its checksum error)."""
+        symbol = sync.symbol
+        self.book_syncs.pop(symbol, None)
+        if sync.request_id is not None:
+            self._kraken_resync_ids.pop(sync.request_id, None)
+        if self.orderbooks.get(symbol) is sync.book:
+            del self.orderbooks[symbol]
+        client.subscriptions.pop(sync.message_hash, None)
+        client.subscribe_messages.pop(sync.message_hash, None)
+        if unsubscribe:
+            client._spawn(self._ws_send(client, {
+                'method': 'unsubscribe', 'req_id': self.request_id(),
+                'params': {'channel': 'book', 'symbol': [symbol], 'depth': sync.depth}}))
+        client.reject(ChecksumError(self.id + ' ' + self.orderbook_checksum_message(symbol) +
+                                    ' (resync failed: ' + detail + ')'), sync.message_hash)
+
+    # ------------------------------------------------------------------ trades
+
+    def handle_trades(self, client, message):
+        """ccxt.pro's unified trades (parse_trade + safe_trade), built directly.
+
+            {"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell",
+              "price":0.5117,"qty":40.0,"ord_type":"market","trade_id":4665906,
+              "timestamp":"2023-09-25T07:49:37.708706Z"}]}
+        """
+        data = message.get('data')
+        if not data:
+            return
+        symbol = data[0].get('symbol')
+        stored = self.trades.get(symbol)
+        if stored is None:
+            stored = ArrayCache(self.safe_integer(self.options, 'tradesLimit', 1000))
+            self.trades[symbol] = stored
+        market = self.market(symbol)
+        unified = market['symbol']
+        parsed = []
+        for trade in data:
+            stamp = trade.get('timestamp')
+            price = trade.get('price')
+            amount = trade.get('qty')
+            trade_id = trade.get('trade_id')
+            maker = trade.get('maker')
+            parsed.append({
+                'id': None if trade_id is None else str(trade_id),
+                'order': None,
+                'info': trade,
+                'timestamp': self._kraken_ms(stamp),
+                'datetime': stamp,
+                'symbol': unified,
+                'type': trade.get('ord_type'),
+                'side': trade.get('side'),
+                'takerOrMaker': None if maker is None else ('maker' if maker else 'taker'),
+                'price': _number(price),
+                'amount': _number(amount),
+                'cost': None if price is None or amount is None else
+                float(_EXACT.multiply(Decimal(str(price)), Decimal(str(amount)))),
+                'fee': {'cost': None, 'currency': None},
+                'fees': [],
+            })
+        if len(parsed) > 1:
+            parsed = self.sort_by_2(parsed, 'timestamp', 'id')
+        for trade in parsed:
+            stored.append(trade)
+        client.resolve(stored, 'trade@' + symbol)
+
+    # ------------------------------------------------------------------ ticker, bids/asks
+
+    def handle_ticker(self, client, message):
+        """ccxt.pro's unified ticker (``event_trigger`` ``trades`` for watch_ticker(s),
+        ``bbo`` for watch_bids_asks; both resolve ``ticker@<symbol>``).
+
+            {"channel":"ticker","type":"snapshot","data":[{"symbol":"ALGO/USD","bid":0.10025,
+              "bid_qty":740.0,"ask":0.10036,"ask_qty":1361.44813783,"last":0.10035,
+              "volume":997038.98383185,"vwap":0.10148,"low":0.09979,"high":0.10285,
+              "change":-0.00017,"change_pct":-0.17,"timestamp":"2023-09-25T09:04:31.742648Z"}]}
+        """
+        data = message.get('data')
+        ticker = data[0] if data else None
+        if not isinstance(ticker, dict):
+            return super().handle_ticker(client, message)
+        symbol = ticker.get('symbol')
+        s = _text
+        vwap = s(ticker.get('vwap'))
+        base_volume = s(ticker.get('volume'))
+        last = s(ticker.get('last'))
+        result = self.safe_ticker({
+            'symbol': None if symbol is None else str(symbol),
+            'timestamp': None,
+            'datetime': None,
+            'high': s(ticker.get('high')),
+            'low': s(ticker.get('low')),
+            'bid': s(ticker.get('bid')),
+            'bidVolume': s(ticker.get('bid_qty')),
+            'ask': s(ticker.get('ask')),
+            'askVolume': s(ticker.get('ask_qty')),
+            'vwap': vwap,
+            'open': None,
+            'close': last,
+            'last': last,
+            'previousClose': None,
+            'change': s(ticker.get('change')),
+            'percentage': s(ticker.get('change_pct')),
+            'average': None,
+            'baseVolume': base_volume,
+            'quoteVolume': None if base_volume is None or vwap is None else
+            Precise.string_mul(base_volume, vwap),
+            'info': ticker,
+        })
+        self.tickers[symbol] = result
+        client.resolve(result, 'ticker@' + str(symbol))
+
+    # ------------------------------------------------------------------ ohlcv
+
+    def handle_ohlcv(self, client, message):
+        """ccxt.pro's OHLCV cache, candles ``[interval_begin ms, o, h, l, c, volume]``.
+
+            {"channel":"ohlc","type":"update","timestamp":"2023-10-04T16:26:30.524394914Z",
+             "data":[{"symbol":"MATIC/USD","open":0.5624,"high":0.5628,"low":0.5622,
+              "close":0.5627,"trades":12,"volume":30927.68066226,"vwap":0.5626,
+              "interval_begin":"2023-10-04T16:25:00.000000000Z","interval":5,
+              "timestamp":"2023-10-04T16:30:00.000000Z"}]}
+        """
+        data = message.get('data')
+        if not data or not isinstance(data[0], dict):
+            return super().handle_ohlcv(client, message)
+        first = data[0]
+        symbol = self._kraken_symbol(first.get('symbol'))
+        per_symbol = self.ohlcvs.get(symbol)
+        if per_symbol is None:
+            per_symbol = self.ohlcvs[symbol] = {}
+        interval = first.get('interval')
+        timeframe = self._kraken_timeframes.get(interval)
+        if timeframe is None:
+            timeframe = self.find_timeframe(self.safe_integer(first, 'interval'))
+            self._kraken_timeframes[interval] = timeframe
+        stored = per_symbol.get(timeframe)
+        if stored is None:
+            stored = ArrayCacheByTimestamp(self.safe_integer(self.options, 'OHLCVLimit', 1000))
+            per_symbol[timeframe] = stored
+        ms = self._kraken_ms
+        for candle in data:
+            stored.append([
+                ms(candle.get('interval_begin')),
+                _number(candle.get('open')),
+                _number(candle.get('high')),
+                _number(candle.get('low')),
+                _number(candle.get('close')),
+                _number(candle.get('volume')),
+            ])
+        client.resolve(stored, 'ohlcv@' + str(symbol))
+
+    def _kraken_symbol(self, market_id):
+        if self._kraken_symbols_of is not self.markets:
+            self._kraken_symbols = {}
+            self._kraken_symbols_of = self.markets
+        symbol = self._kraken_symbols.get(market_id)
+        if symbol is None:
+            symbol = self._kraken_symbols[market_id] = self.safe_symbol(market_id)
+        return symbol
+
+    # ------------------------------------------------------------------ timestamps
+
+    def _kraken_ms(self, text):
+        """parse8601 for v2's fixed 'YYYY-MM-DDTHH:MM:SS.fffffffffZ' (same result: the
+        first three fraction digits are the milliseconds), ccxt's parser otherwise."""
+        if text is None:
+            return None
+        if len(text) > 20 and text[19] == '.' and text[-1] == 'Z' and text[10] == 'T':
+            frac = text[20:-1]
+            hms = text[11:19]
+            if frac.isdigit() and hms[2] == ':' and hms[5] == ':' and hms[:2].isdigit() \
+                    and hms[3:5].isdigit() and hms[6:].isdigit():
+                h, m, s = int(hms[:2]), int(hms[3:5]), int(hms[6:])
+                if h < 24 and m < 60 and s < 60:
+                    day = self._kraken_days.get(text[:10])
+                    if day is None:
+                        day = self._kraken_day(text[:10])
+                    if day is not None:
+                        return day + ((h * 60 + m) * 60 + s) * 1000 + int((frac + '00')[:3])
+        return self.parse8601(text)
+
+    def _kraken_day(self, date):
+        midnight = self.parse8601(date + 'T00:00:00.000Z')
+        if midnight is None or calendar.timegm((int(date[:4]), int(date[5:7]), int(date[8:10]), 0, 0, 0)) * 1000 != midnight:
+            return None
+        if len(self._kraken_days) > 1024:
+            self._kraken_days.clear()
+        self._kraken_days[date] = midnight
+        return midnight
+
+
+def _text(value):
+    # ccxt's safe_string of a JSON value: str(v), None for None/''
+    return None if value is None or value == '' else str(value)
