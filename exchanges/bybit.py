@@ -1,0 +1,468 @@
+"""Native Bybit v5 adapter: ccxt.pro's ``bybit`` with the public market-data handlers
+(order book, bid/ask, trades, tickers, OHLCV) replaced.
+
+What changes against ccxt.pro (everything else -- private streams, order entry, auth,
+un-watch, subscription bookkeeping -- is ccxt.pro's code, reached through ``super()``):
+
+* dispatch: ccxt.pro rebuilds a 24-entry dict of bound methods and runs its error and
+  pong checks on every message; here a data message (it has a ``topic``) goes straight
+  to a handler looked up in a per-connection ``topic -> handler`` table, filled the
+  first time a topic is seen (symbol, market, message hash resolved once);
+* books: a snapshot or delta hands each side's whole level list to the compiled book in
+  one ``store_levels`` call with the wire strings;
+* book sync: ccxt.pro applies every delta blindly. Here the documented rule is enforced
+  (``u`` continuous per topic, a snapshot resets); a gap resynchronises that one topic by
+  unsubscribing and subscribing it again on the same connection (Bybit answers a
+  subscribe with a fresh snapshot), deltas are dropped meanwhile, other topics keep
+  flowing. Waiters see ``InvalidNonce`` only when the resync fails (error reply or no
+  snapshot in time);
+* trades and OHLCV are built directly (same dicts/lists as ccxt's parsers; exotic rows
+  fall back to ccxt's ``parse_ws_trade``); tickers keep ccxt's ``parse_ticker``.
+
+Unified results are identical to ccxt.pro's on the same messages (tests/test_bybit_*).
+"""
+import ccxt.pro
+from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
+from ccxt.base.errors import InvalidNonce
+from ccxt.base.precise import Precise
+
+from ccxtpro_fast.base.exchange import ExchangeMixin
+
+__all__ = ['bybit']
+
+_EMPTY = ()
+
+
+class _Iso8601:
+    """ccxt's ``iso8601`` for int milliseconds, with the date/time part of the last second
+    kept (a burst of messages shares it); anything else goes to ccxt's."""
+    __slots__ = ('second', 'prefix', 'slow')
+
+    def __init__(self, slow):
+        self.second = -1
+        self.prefix = ''
+        self.slow = slow
+
+    def __call__(self, timestamp):
+        if type(timestamp) is not int or timestamp < 0:
+            return self.slow(timestamp)
+        second, ms = divmod(timestamp, 1000)
+        if second != self.second:
+            text = self.slow(timestamp)
+            if text is None:
+                return None
+            self.second = second
+            self.prefix = text[:-4]
+            return text
+        return '%s%03dZ' % (self.prefix, ms)
+
+
+def _exact_product(a, b):
+    """float(Precise.string_mul(a, b)) without Precise: the exact decimal product, rounded
+    once by float() (so the same double)."""
+    ia, _, fa = a.partition('.')
+    ib, _, fb = b.partition('.')
+    return float('%de-%d' % (int(ia + fa) * int(ib + fb), len(fa) + len(fb)))
+
+
+class _Book:
+    """Sync state and handler of one ``orderbook.{depth}.{symbol}`` topic on one connection.
+
+    Bybit v5 "Process snapshot/delta" (docs/v5/websocket/public/orderbook):
+
+    1. once subscribed you receive a snapshot; then delta messages every time the book
+       changes;
+    2. a new snapshot (a re-send after a problem on Bybit's end, or ``u == 1`` after a
+       service restart) resets the local book;
+    3. deltas: size 0 deletes the level, an unknown price inserts it, a known one updates.
+
+    Checked here on top: each delta's ``u`` is the previous ``u`` + 1 (the update id is
+    continuous per topic); a gap resyncs the topic (see ``resync``). ``seq`` (the cross
+    sequence) orders pushes of the same symbol: a depth-1 snapshot with a lower ``seq``
+    than the last one applied is stale and skipped. No checksum: Bybit publishes none.
+    """
+    __slots__ = ('exchange', 'client', 'topic', 'symbol', 'market', 'hash', 'bidask', 'synced', 'u',
+                 'seq', 'resyncs', 'attempts', 'pending', 'timer', 'iso')
+
+    def __init__(self, exchange, client, topic, symbol, market, iso):
+        self.exchange = exchange
+        self.client = client
+        self.topic = topic
+        self.symbol = symbol
+        self.market = market
+        self.hash = 'orderbook:' + symbol
+        self.bidask = topic.split('.')[1] == '1'
+        self.synced = False
+        self.u = None
+        self.seq = None
+        self.resyncs = 0        # gaps detected on this topic
+        self.attempts = 0       # resync attempts since the last good snapshot
+        self.pending = _EMPTY   # req_ids of the resync's unsubscribe/subscribe
+        self.timer = None
+        self.iso = iso
+
+    def on_message(self, client, message):
+        """Wire sample (docs, trimmed)::
+
+            {"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1687940967466,
+             "data":{"s":"BTCUSDT","b":[["30247.20","30.028"],["30240.00","0"]],
+                     "a":[["30248.70","0"],["30249.30","0.892"]],
+                     "u":177400507,"seq":66544703342},"cts":1687940967464}
+        """
+        data = message['data']
+        u = data['u']
+        exchange = self.exchange
+        book = exchange.orderbooks.get(self.symbol)
+        if book is None:
+            book = exchange.orderbooks[self.symbol] = exchange.order_book()
+        if message['type'] == 'snapshot':
+            seq = data.get('seq')
+            if self.bidask and self.seq is not None and seq is not None and seq < self.seq:
+                return      # an older depth-1 push overtaken by a newer one
+            # steps 1 and 2: the snapshot replaces the book
+            bids = book['bids']
+            asks = book['asks']
+            bids.clear()
+            bids.store_levels(data['b'])
+            asks.clear()
+            asks.store_levels(data['a'])
+            book['nonce'] = None
+            book['symbol'] = self.symbol
+            if not self.synced:
+                self._synced()
+        else:
+            if not self.synced:
+                return      # deltas of a topic being resynced (or before its snapshot)
+            if u != self.u + 1:
+                self.resync(client, u)
+                return
+            # step 3: one call per side, the wire strings as they are
+            book['asks'].store_levels(data['a'])
+            book['bids'].store_levels(data['b'])
+            seq = data.get('seq')
+        self.u = u
+        self.seq = seq
+        timestamp = message.get('ts')
+        book['timestamp'] = timestamp
+        book['datetime'] = self.iso(timestamp)
+        client.resolve(book, self.hash)
+        if self.bidask:
+            self._resolve_bidask(client, book)
+
+    def _resolve_bidask(self, client, book):
+        # ccxt's parse_ws_bid_ask, without aggregate/sort_by (a depth-1 side has one level)
+        bids = book['bids']
+        asks = book['asks']
+        bid = bids[0] if len(bids) else _EMPTY
+        ask = asks[0] if len(asks) else _EMPTY
+        timestamp = book['timestamp']
+        exchange = self.exchange
+        ticker = exchange.safe_ticker({
+            'symbol': self.market['symbol'],
+            'timestamp': timestamp,
+            'datetime': self.iso(timestamp),
+            'ask': ask[0] if ask else None,
+            'askVolume': ask[1] if ask else None,
+            'bid': bid[0] if bid else None,
+            'bidVolume': bid[1] if bid else None,
+            'info': book,
+        }, self.market)
+        exchange.bidsasks[self.symbol] = ticker
+        client.resolve({self.symbol: ticker}, 'bidask:' + self.symbol)
+
+    # -------------------------------------------------------------- resync
+
+    def resync(self, client, u=None):
+        """A gap: unsubscribe and subscribe this topic again on the same connection.
+        Deltas are dropped until the subscription's first snapshot arrives (Bybit's
+        subscribe always starts with one, so nothing needs buffering)."""
+        exchange = self.exchange
+        self.synced = False
+        self.resyncs += 1
+        self.attempts += 1
+        self._forget_pending()
+        if exchange.verbose:
+            exchange.log('bybit: order book gap on', self.topic, 'u', u, 'after', self.u, '- resubscribing')
+        unsubscribe_id = exchange.request_id()
+        subscribe_id = exchange.request_id()
+        self.pending = (str(unsubscribe_id), str(subscribe_id))
+        for req_id in self.pending:
+            exchange._bybit_resyncs[req_id] = self
+        try:
+            client.send_now({'op': 'unsubscribe', 'req_id': unsubscribe_id, 'args': [self.topic]})
+            client.send_now({'op': 'subscribe', 'req_id': subscribe_id, 'args': [self.topic]})
+        except Exception as error:
+            self.failed(client, 'cannot send the resubscription: ' + str(error))
+            return
+        timeout = exchange.safe_integer(exchange.safe_dict(exchange.options, 'watchOrderBook', {}),
+                                        'resyncTimeout', 10000)
+        loop = exchange.asyncio_loop
+        if loop is not None:
+            self.timer = loop.call_later(timeout / 1000, self._timed_out, client)
+
+    def on_reply(self, client, message):
+        """The reply to the resync's unsubscribe or subscribe request."""
+        if message.get('success') is False:
+            self.failed(client, 'resubscribing ' + self.topic + ' failed: ' + str(message.get('ret_msg')))
+
+    def _timed_out(self, client):
+        self.timer = None
+        if not self.synced:
+            self.failed(client, 'no snapshot for ' + self.topic + ' after resubscribing')
+
+    def failed(self, client, reason):
+        """The resync did not bring a snapshot: the symbol's waiters get InvalidNonce,
+        and another attempt is made while ``maxResyncAttempts`` allows."""
+        exchange = self.exchange
+        self._forget_pending()
+        client.reject(InvalidNonce(exchange.id + ' ' + self.symbol + ' order book out of sync: ' + reason),
+                      self.hash)
+        attempts = exchange.safe_integer(exchange.safe_dict(exchange.options, 'watchOrderBook', {}),
+                                         'maxResyncAttempts', 3)
+        if self.attempts < attempts and not client.closed():
+            self.resync(client)
+
+    def _synced(self):
+        self.synced = True
+        self.attempts = 0
+        self._forget_pending()
+
+    def _forget_pending(self):
+        resyncs = self.exchange._bybit_resyncs
+        for req_id in self.pending:
+            resyncs.pop(req_id, None)
+        self.pending = _EMPTY
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class bybit(ExchangeMixin, ccxt.pro.bybit):
+
+    def __init__(self, config={}):
+        # client -> {topic: handler}; filled lazily, one entry per topic ever seen
+        self._bybit_routes = {}
+        # req_id (str) of a resync request -> its _Book
+        self._bybit_resyncs = {}
+        self._bybit_iso = _Iso8601(ccxt.pro.bybit.iso8601)
+        super().__init__(config)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle_message(self, client, message):
+        try:
+            topic = message['topic']
+        except (KeyError, TypeError):
+            req_id = message.get('req_id') if isinstance(message, dict) else None
+            book = self._bybit_resyncs.get(req_id) if req_id is not None else None
+            if book is not None:
+                book.on_reply(client, message)
+                return
+            return super().handle_message(client, message)
+        routes = self._bybit_routes.get(client)
+        handler = routes.get(topic) if routes is not None else None
+        if handler is None:
+            handler = self._bybit_route(client, topic)
+        handler(client, message)
+
+    def _bybit_route(self, client, topic):
+        """The handler of ``topic`` on ``client``, made once (the symbol resolved as
+        ccxt.pro resolves it: by id and by the connection's market type)."""
+        routes = self._bybit_routes.get(client)
+        if routes is None:
+            routes = self._bybit_routes[client] = {}
+        parts = topic.split('.') if isinstance(topic, str) else ()
+        channel = parts[0] if parts else None
+        market_type = 'spot' if client.url.find('spot') >= 0 else 'contract'
+        handler = None
+        if channel == 'orderbook' and len(parts) == 3:
+            market = self.safe_market(parts[2], None, None, market_type)
+            handler = _Book(self, client, topic, market['symbol'], market, self._bybit_iso).on_message
+        elif channel == 'publicTrade' and len(parts) == 2:
+            handler = self._bybit_trades_handler(parts[1], market_type)
+        elif channel == 'kline' and len(parts) == 3:
+            timeframe = self.find_timeframe(parts[1])
+            if timeframe is not None:
+                handler = self._bybit_ohlcv_handler(parts[2], timeframe, market_type)
+        elif channel == 'tickers' and len(parts) == 2:
+            handler = self._bybit_ticker_handler(parts[1])
+        if handler is None:
+            # private topics, options, anything unknown: ccxt.pro's own dispatch
+            handler = self._bybit_ccxt_handler
+        routes[topic] = handler
+        return handler
+
+    def _bybit_ccxt_handler(self, client, message):
+        return ccxt.pro.bybit.handle_message(self, client, message)
+
+    # ------------------------------------------------------------------ trades
+
+    def _bybit_trades_handler(self, market_id, market_type):
+        market = self.safe_market(market_id, None, None, market_type)
+        symbol = market['symbol']
+        message_hash = 'trade:' + symbol
+        iso = self._bybit_iso
+        inverse = bool(market.get('inverse'))
+        contract_size = self.safe_string(market, 'contractSize')
+        parse_ws_trade = self.parse_ws_trade
+
+        def cost_of(price, amount):
+            if inverse and contract_size is not None:
+                # ccxt's safe_trade path, kept exact: (1 / price) * contractSize * amount
+                multiply = Precise.string_mul(Precise.string_div('1', price), contract_size)
+                return self.parse_number(Precise.string_mul(multiply, amount))
+            return _exact_product(price, amount)
+
+        def on_trades(client, message):
+            """Wire sample (docs)::
+
+                {"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,
+                 "data":[{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50",
+                          "L":"PlusTick","i":"20f43950-d8dd-5b31-9112-a178eb6023af","BT":false,
+                          "seq":1783284617}]}
+            """
+            stored = self.trades.get(symbol)
+            if stored is None:
+                stored = self.trades[symbol] = ArrayCache(self.safe_integer(self.options, 'tradesLimit', 1000))
+            for row in message.get('data') or _EMPTY:
+                # the public row shape; anything else (private 'm'/'t'/'q' fields) is ccxt's
+                try:
+                    if 't' in row or 'q' in row or 'm' in row or 'o' in row:
+                        raise KeyError
+                    price = row['p']
+                    amount = row['v']
+                    timestamp = row['T']
+                    trade = {
+                        'id': str(row['i']),
+                        'info': row,
+                        'timestamp': timestamp,
+                        'datetime': iso(timestamp),
+                        'symbol': symbol,
+                        'order': None,
+                        'type': None,
+                        'side': row['S'].lower(),
+                        'takerOrMaker': None,
+                        'price': float(price),
+                        'amount': float(amount),
+                        'cost': cost_of(price, amount),
+                        'fee': {'cost': None, 'currency': None},
+                        'fees': [],
+                    }
+                    if type(timestamp) is not int:
+                        raise KeyError
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    trade = parse_ws_trade(row, market)
+                stored.append(trade)
+            client.resolve(stored, message_hash)
+
+        return on_trades
+
+    # ------------------------------------------------------------------ OHLCV
+
+    def _bybit_ohlcv_handler(self, market_id, timeframe, market_type):
+        market = self.safe_market(market_id, None, None, market_type)
+        symbol = market['symbol']
+        message_hash = 'ohlcv::' + symbol + '::' + timeframe
+        volume_key = 'turnover' if self.safe_bool(market, 'inverse', False) else 'volume'
+        parse_ws_ohlcv = self.parse_ws_ohlcv
+
+        def on_ohlcv(client, message):
+            """Wire sample (docs)::
+
+                {"topic":"kline.5.BTCUSDT","data":[{"start":1672324800000,"end":1672325099999,
+                 "interval":"5","open":"16649.5","close":"16677","high":"16677","low":"16608",
+                 "volume":"2.081","turnover":"34666.4005","confirm":false,
+                 "timestamp":1672324988882}],"ts":1672324988882,"type":"snapshot"}
+            """
+            by_timeframe = self.ohlcvs.get(symbol)
+            if by_timeframe is None:
+                by_timeframe = self.ohlcvs[symbol] = {}
+            stored = by_timeframe.get(timeframe)
+            if stored is None:
+                stored = by_timeframe[timeframe] = ArrayCacheByTimestamp(
+                    self.safe_integer(self.options, 'OHLCVLimit', 1000))
+            for row in message.get('data') or _EMPTY:
+                try:
+                    start = row['start']
+                    if type(start) is not int:
+                        raise TypeError
+                    candle = [start, float(row['open']), float(row['high']), float(row['low']),
+                              float(row['close']), float(row[volume_key])]
+                except (KeyError, TypeError, ValueError):
+                    candle = parse_ws_ohlcv(row, market)
+                stored.append(candle)
+            client.resolve([symbol, timeframe, stored], message_hash)
+
+        return on_ohlcv
+
+    # ------------------------------------------------------------------ tickers
+
+    def _bybit_ticker_handler(self, market_id):
+        iso = self._bybit_iso
+        state = {}      # symbol of the delta path, resolved on first use
+
+        def on_ticker(client, message):
+            """ccxt.pro's handle_ticker without its per-message dispatch. Wire sample
+            (linear delta, ccxt's comment)::
+
+                {"topic":"tickers.AAVEUSDT","type":"delta","data":{"symbol":"AAVEUSDT",
+                 "bid1Price":"112.89","bid1Size":"2.12","ask1Price":"112.90","ask1Size":"5.02"},
+                 "cs":78039939929,"ts":1709210212704}
+            """
+            kind = message.get('type')
+            data = message.get('data') or {}
+            if kind == 'snapshot':
+                parsed = self.parse_ticker(data)
+                symbol = parsed.get('symbol')
+            elif kind == 'delta':
+                symbol = state.get('symbol')
+                if symbol is None:
+                    market_type = 'spot' if data.get('usdIndexPrice') is not None else 'contract'
+                    symbol = state['symbol'] = self.safe_market(market_id, None, None, market_type)['symbol']
+                previous = self.tickers.get(symbol)
+                raw = previous.get('info') if isinstance(previous, dict) else None
+                parsed = self.parse_ticker(self.extend(raw or {}, data))
+            else:
+                return
+            if parsed is None or symbol is None:
+                return
+            timestamp = message.get('ts')
+            parsed['timestamp'] = timestamp
+            parsed['datetime'] = iso(timestamp)
+            self.tickers[symbol] = parsed
+            client.resolve(parsed, 'ticker:' + symbol)
+
+        return on_ticker
+
+    # ------------------------------------------------------------------ connection events
+
+    def on_error(self, client, error):
+        self._bybit_drop(client)
+        super().on_error(client, error)
+
+    def on_close(self, client, error):
+        self._bybit_drop(client)
+        super().on_close(client, error)
+
+    def _bybit_drop(self, client):
+        # a new connection starts from snapshots; pending resyncs die with the old one
+        routes = self._bybit_routes.pop(client, None)
+        if routes:
+            for handler in routes.values():
+                book = getattr(handler, '__self__', None)
+                if isinstance(book, _Book):
+                    book._forget_pending()
+
+    def bybit_book_state(self, symbol, client=None):
+        """The sync state of ``symbol``'s order book topics (tests, diagnostics):
+        [{'topic', 'synced', 'u', 'seq', 'resyncs'}]."""
+        out = []
+        for owner, routes in self._bybit_routes.items():
+            if client is not None and owner is not client:
+                continue
+            for handler in routes.values():
+                book = getattr(handler, '__self__', None)
+                if isinstance(book, _Book) and book.symbol == symbol:
+                    out.append({'topic': book.topic, 'synced': book.synced, 'u': book.u, 'seq': book.seq,
+                                'resyncs': book.resyncs})
+        return out
