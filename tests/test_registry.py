@@ -1,6 +1,7 @@
 """The registry: every ccxt.pro exchange through ccxtpro_fast, the ``exchanges`` list
 (also the adapters' package), adapter preference, and ccxt.pro's exports."""
 import importlib
+import importlib.util
 import sys
 import textwrap
 
@@ -82,6 +83,14 @@ def test_ccxt_pro_exports():
     assert {'OrderBook', 'CountedOrderBook', 'IndexedOrderBook', 'build_info'} <= set(dir(ccxtpro))
 
 
+def _ids_without_adapter(count):
+    """Ids no real adapter module exists for (other engineers add exchanges/<id>.py)."""
+    found = [exchange_id for exchange_id in ccxt.pro.exchanges
+             if 'ccxtpro_fast.exchanges.' + exchange_id not in sys.modules
+             and importlib.util.find_spec('ccxtpro_fast.exchanges.' + exchange_id) is None]
+    return found[-count:]
+
+
 @pytest.fixture
 def adapters_dir(tmp_path):
     """A temporary folder on the adapters package's path, as if exchanges/<id>.py existed."""
@@ -107,30 +116,42 @@ def _write_adapter(tmp_path, added, exchange_id, body):
 
 def test_an_adapter_module_is_preferred(adapters_dir):
     tmp_path, added = adapters_dir
-    _write_adapter(tmp_path, added, 'kraken', '''
+    exchange_id, = _ids_without_adapter(1)
+    assert not registry.has_adapter(exchange_id)
+    registry.clear_cache()
+    _write_adapter(tmp_path, added, exchange_id, f'''
         import ccxt.pro
         from ccxtpro_fast.base.exchange import Exchange
 
-        class kraken(Exchange, ccxt.pro.kraken):
+        class {exchange_id}(Exchange, ccxt.pro.{exchange_id}):
             native = True
     ''')
-    assert ccxtpro.kraken.native is True
-    assert ccxtpro.kraken.__module__ == 'ccxtpro_fast.exchanges.kraken'
-    assert registry.has_adapter('kraken') and not registry.has_adapter('okx')
-    assert isinstance(ccxtpro.kraken(), ccxt.pro.kraken)
-    assert 'kraken' in ccxtpro.exchanges and len(ccxtpro.exchanges) == len(ccxt.pro.exchanges)
+    cls = getattr(ccxtpro, exchange_id)
+    assert cls.native is True and cls.__module__ == 'ccxtpro_fast.exchanges.' + exchange_id
+    assert registry.has_adapter(exchange_id)
+    assert isinstance(cls(), getattr(ccxt.pro, exchange_id)) and isinstance(cls(), ccxtpro.Exchange)
+    assert exchange_id in ccxtpro.exchanges and len(ccxtpro.exchanges) == len(ccxt.pro.exchanges)
+
+
+def test_mixin_only_adapters_count_as_exchanges():
+    # an adapter may also be written class x(ExchangeMixin, ccxt.pro.x)
+    cls = type('okx', (ccxtpro.ExchangeMixin, ccxt.pro.okx), {})
+    assert isinstance(cls(), ccxtpro.Exchange) and issubclass(cls, ccxtpro.Exchange)
+    assert not isinstance(ccxt.pro.okx(), ccxtpro.Exchange)
+    assert not issubclass(ccxtpro.ExchangeMixin, ccxtpro.Exchange)
 
 
 def test_a_broken_adapter_is_an_error_not_a_silent_fallback(adapters_dir):
     tmp_path, added = adapters_dir
-    _write_adapter(tmp_path, added, 'bitget', 'import a_module_that_does_not_exist\n')
+    broken, wrong = _ids_without_adapter(2)
+    _write_adapter(tmp_path, added, broken, 'import a_module_that_does_not_exist\n')
     with pytest.raises(ModuleNotFoundError, match='a_module_that_does_not_exist'):
-        ccxtpro.bitget
-    _write_adapter(tmp_path, added, 'bybit', '''
+        getattr(ccxtpro, broken)
+    _write_adapter(tmp_path, added, wrong, f'''
         import ccxt.pro
 
-        class bybit(ccxt.pro.bybit):  # forgot the mixin
+        class {wrong}(ccxt.pro.{wrong}):  # forgot the mixin
             pass
     ''')
-    with pytest.raises(TypeError, match=r'class bybit\(Exchange, ccxt.pro.bybit\)'):
-        ccxtpro.bybit
+    with pytest.raises(TypeError, match=rf'class {wrong}\(Exchange, ccxt.pro.{wrong}\)'):
+        getattr(ccxtpro, wrong)

@@ -169,8 +169,13 @@ class ExchangeMixin:
         return future
 
     def _ws_remember(self, client, subscribe_hashes, message):
+        messages = client.subscribe_messages
         for subscribe_hash in subscribe_hashes:
-            client.subscribe_messages[subscribe_hash] = message
+            messages[subscribe_hash] = message
+        if len(messages) > 2 * len(client.subscriptions) + 64:
+            # un_watch_* removes subscriptions behind our back: forget their messages too
+            for subscribe_hash in [h for h in messages if h not in client.subscriptions]:
+                del messages[subscribe_hash]
         if message is not None and not client.private and self._ws_redact.carries_credentials(message):
             client.private = True
 
@@ -356,7 +361,7 @@ class ExchangeMixin:
         details = ''.join(traceback.format_exception(type(error), error, error.__traceback__))
         logger.error('%s %s: handle_message raised %s, rejected %d waiter(s) %s; the connection '
                      'keeps reading\nmessage: %s\n%s', self.id, self.redact(client.url),
-                     type(error).__name__, len(hashes), hashes, self.redact(message),
+                     type(error).__name__, len(hashes), hashes, _clip(self.redact(message)),
                      self.redact(details))
         if not hashes:
             return
@@ -524,6 +529,11 @@ class ExchangeMixin:
             await asyncio.gather(*spawned, return_exceptions=True)
 
 
+def _clip(text, limit=2000):
+    # a whole book snapshot in an error line helps nobody
+    return text if len(text) <= limit else text[:limit] + '... (%d characters)' % len(text)
+
+
 def _mentions(message_hash, symbols):
     for symbol in symbols:
         start = message_hash.find(symbol)
@@ -536,6 +546,22 @@ def _mentions(message_hash, symbols):
     return False
 
 
-class Exchange(ExchangeMixin, ccxt.pro.Exchange):
+class _ExchangeMeta(type):
+    """Adapters may be written ``class x(Exchange, ccxt.pro.x)`` or
+    ``class x(ExchangeMixin, ccxt.pro.x)``; ``isinstance(e, ccxtpro_fast.Exchange)`` holds
+    for both, so user code can test for "a ccxtpro_fast exchange" one way."""
+
+    def __instancecheck__(cls, instance):
+        if cls is Exchange:
+            return isinstance(instance, ExchangeMixin) and isinstance(instance, ccxt.pro.Exchange)
+        return super().__instancecheck__(instance)
+
+    def __subclasscheck__(cls, subclass):
+        if cls is Exchange:
+            return issubclass(subclass, ExchangeMixin) and issubclass(subclass, ccxt.pro.Exchange)
+        return super().__subclasscheck__(subclass)
+
+
+class Exchange(ExchangeMixin, ccxt.pro.Exchange, metaclass=_ExchangeMeta):
     """ccxt.pro's ``Exchange`` base with ccxtpro_fast's transport and books. Exchange
-    classes put it first: ``class binance(Exchange, ccxt.pro.binance)``."""
+    classes put it (or ``ExchangeMixin``) first: ``class binance(Exchange, ccxt.pro.binance)``."""
