@@ -47,6 +47,7 @@ is not enforced. Test hooks: ``seq_ids = False`` (messages as before OKX added
 from __future__ import annotations
 
 import calendar
+from decimal import Decimal
 import re
 import time
 import zlib
@@ -400,17 +401,19 @@ class Okx(Protocol):
 
     # --- faults ---------------------------------------------------------------------------
     def corrupt(self, stream: str, data: bytes, rng) -> bytes:
-        """Keep the frame well-formed but change one size (a book level, a trade, the
-        ticker's bid size, a candle's volume); the published checksum stays as it was, so
-        a client that verifies it sees the damage."""
+        """Keep the frame well-formed but change one size (the best-priced book level of
+        the message, a trade, the ticker's bid size, a candle's volume); the published
+        checksum stays as it was, so a client that verifies it sees the damage."""
         msg = orjson.loads(data)
         items = msg.get("data") if isinstance(msg, dict) else None
         if not items:
             return data[: len(data) // 2]
         item = items[0]
         if isinstance(item, dict) and (item.get("bids") or item.get("asks")):
-            levels = item[rng.choice([k for k in ("bids", "asks") if item.get(k)])]
-            lvl = levels[rng.randrange(len(levels))]
+            side = rng.choice([k for k in ("bids", "asks") if item.get(k)])
+            # the best-priced level of the message: inside the top 25 the checksum covers
+            pick = max if side == "bids" else min
+            lvl = pick(item[side], key=lambda lv: Decimal(lv[0]))
             lvl[1] = _bump(lvl[1])
         elif isinstance(item, dict) and "sz" in item:
             item["sz"] = _bump(item["sz"])
