@@ -118,6 +118,8 @@ class _Listener(WSListener):
             data = frame.get_payload_as_bytes()
             if client.verbose:
                 client._vlog('message', data)
+            if client.raw_message_callback is not None and client.dispatch_raw(data):
+                return
             try:
                 message = _decode_text(data)
             except (ValueError, UnicodeDecodeError) as error:
@@ -155,6 +157,7 @@ class Client(_CcxtClient):
     ssl_context = None     # from the exchange (certifi / verify); None: the default context
     redact = None          # Redactor of the owning exchange
     on_handler_error_callback = None   # (client, message, error) -> None
+    raw_message_callback = None   # (client, bytes) -> bool: handled before JSON decoding
     closeTimeout = 1000    # ms to wait for the server's CLOSE reply before dropping the socket
     maxMessageSize = 10485760   # bytes per (reassembled) message, as ccxt's aiohttp max_msg_size
     maxDecompressedSize = 64 * 1024 * 1024
@@ -217,6 +220,20 @@ class Client(_CcxtClient):
             self.on_message_callback(self, message)
         except Exception as error:
             self.handler_failed(message, error)
+
+    def dispatch_raw(self, data):
+        """Offer a text message's bytes to the exchange's raw handler before any decoding
+        (native adapters scan their hot messages without building Python objects).
+        True: handled. A handler exception is contained like dispatch's."""
+        try:
+            return self.raw_message_callback(self, data)
+        except Exception as error:
+            try:
+                message = _decode_text(data)   # so the error routing can read its fields
+            except (ValueError, UnicodeDecodeError):
+                message = data
+            self.handler_failed(message, error)
+            return True
 
     def handler_failed(self, message, error):
         callback = self.on_handler_error_callback
@@ -289,6 +306,8 @@ class Client(_CcxtClient):
             self._vlog('message', data)
         if msg_type == _BINARY and not self.gunzip and not self.decompressBinary:
             self.dispatch(bytes(data))
+            return
+        if self.raw_message_callback is not None and self.dispatch_raw(bytes(data)):
             return
         try:
             message = _decode_text(data)

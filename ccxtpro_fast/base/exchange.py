@@ -119,6 +119,7 @@ class ExchangeMixin:
                 'ssl_context': self.ssl_context,
                 'redact': self._ws_redact,
                 'on_handler_error_callback': self.on_message_error,
+                'raw_message_callback': getattr(self, 'handle_raw_message', None),
             }, ws_options)
             client = self.ws_client_class(url, self.handle_message, self.on_error, self.on_close,
                                           self.on_connected, options)
