@@ -1,0 +1,251 @@
+"""Kraken v2 book checksums: the documented example through the adapter, the simulator's
+plain-Python rule, float exactness, and the adapter's fixed-format helpers.
+
+- Kraken "Book checksum (WebSocket v2)" guide: the BTC/USD book (price precision 1,
+  qty precision 8) has checksum 3310070434; its first ask 45285.2 / 0.00100000 prints
+  as "452852" + "100000".
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime
+from decimal import Decimal
+
+import ccxt.pro
+import orjson
+import pytest
+from ccxt.base.errors import ChecksumError
+from ccxt.base.precise import Precise
+from hypothesis import given, settings, strategies as st
+
+import ccxtpro_fast
+from ccxtpro_fast import _core, sim
+from ccxtpro_fast.sim.kraken import checksum_text, decimal_text, kraken_v2_checksum
+
+from sim_helpers import run
+
+DOC_BIDS = [("45283.5", "0.10000000"), ("45283.4", "1.54582015"), ("45282.1", "0.10000000"),
+            ("45281.0", "0.10000000"), ("45280.3", "1.54592586"), ("45279.0", "0.07990000"),
+            ("45277.6", "0.03310103"), ("45277.5", "0.30000000"), ("45277.3", "1.54602737"),
+            ("45276.6", "0.15445238")]
+DOC_ASKS = [("45285.2", "0.00100000"), ("45286.4", "1.54571953"), ("45286.6", "1.54571109"),
+            ("45289.6", "1.54560911"), ("45290.2", "0.15890660"), ("45291.8", "1.54553491"),
+            ("45294.7", "0.04454749"), ("45296.1", "0.35380000"), ("45297.5", "0.09945542"),
+            ("45299.5", "0.18772827")]
+DOC_CHECKSUM = 3310070434
+
+
+def _units(text: str, scale: int) -> int:
+    return int(Decimal(text).scaleb(scale))
+
+
+def test_simulator_rule_reproduces_the_documented_example():
+    asks = [(_units(p, 1), _units(q, 8)) for p, q in DOC_ASKS]
+    bids = [(_units(p, 1), _units(q, 8)) for p, q in DOC_BIDS]
+    assert checksum_text(*asks[0][:1], 1, 1) + checksum_text(asks[0][1], 8, 8) == "452852100000"
+    assert kraken_v2_checksum(asks, bids, 1, 8, 1, 8) == DOC_CHECKSUM
+    # one digit off anywhere changes it
+    assert kraken_v2_checksum(asks, bids[:-1] + [(bids[-1][0], bids[-1][1] + 1)], 1, 8, 1, 8) != DOC_CHECKSUM
+
+
+class FakeClient:
+    """The part of the Client contract the book handler uses."""
+
+    def __init__(self):
+        self.subscriptions = {}
+        self.subscribe_messages = {}
+        self.resolved = []
+        self.rejected = []
+        self.spawned = []
+
+    def resolve(self, result, message_hash):
+        self.resolved.append((message_hash, result))
+
+    def reject(self, error, message_hash=None):
+        self.rejected.append((message_hash, error))
+
+    def _spawn(self, coroutine):
+        # not started: its frame holds the arguments (the messages it would send)
+        self.spawned.append(dict(coroutine.cr_frame.f_locals))
+        coroutine.close()
+
+
+def _wire(levels):
+    # the JSON numbers v2 sends, decoded by orjson as the transport does
+    return orjson.loads("[" + ",".join('{"price":%s,"qty":%s}' % lv for lv in levels) + "]")
+
+
+_MARKETS = []
+
+
+async def _load():
+    async with sim.serve("kraken", sim.Generator(seed=0)) as s:
+        ex = s.attach(ccxtpro_fast.kraken())
+        await ex.load_markets()
+        await ex.close()
+    return ex.markets
+
+
+def _loaded():
+    """A fresh adapter with the simulator's markets (loaded once per module)."""
+    if not _MARKETS:
+        _MARKETS.append(run(_load()))
+    ex = ccxtpro_fast.kraken()
+    ex.set_markets(list(_MARKETS[0].values()))
+    return ex
+
+
+def test_documented_example_verifies_in_the_adapter_and_a_wrong_checksum_resyncs():
+    ex = _loaded()
+    assert ex.markets["BTC/USD"]["info"]["pair_decimals"] == 1
+    assert ex.markets["BTC/USD"]["info"]["lot_decimals"] == 8
+    client = FakeClient()
+    snapshot = {"channel": "book", "type": "snapshot", "data": [{
+        "symbol": "BTC/USD", "bids": _wire(DOC_BIDS), "asks": _wire(DOC_ASKS), "checksum": DOC_CHECKSUM}]}
+    ex.handle_order_book(client, snapshot)
+    sync = ex.book_syncs["BTC/USD"]
+    assert sync.verified == 1 and sync.resyncs == 0 and not sync.resyncing
+    assert client.resolved[-1][0] == "orderbook@BTC/USD"
+    book = ex.orderbooks["BTC/USD"]
+    assert book["asks"][0] == [45285.2, 0.001] and book["bids"][0] == [45283.5, 0.1]
+
+    # an update whose checksum does not match the book: resubscribe, nothing resolved
+    update = {"channel": "book", "type": "update", "data": [{
+        "symbol": "BTC/USD", "bids": _wire([("45283.5", "0.2")]), "asks": [],
+        "checksum": DOC_CHECKSUM, "timestamp": "2023-10-06T17:35:55.440295Z"}]}
+    before = len(client.resolved)
+    ex.handle_order_book(client, update)
+    assert sync.resyncing and sync.resyncs == 1 and len(client.resolved) == before
+    assert len(client.spawned) == 1 and not client.rejected
+    sent = client.spawned[0]
+    assert sent["message"]["method"] == "unsubscribe"
+    assert sent["message"]["params"] == {"channel": "book", "symbol": ["BTC/USD"], "depth": 10}
+    (subscribe,) = sent["more"]
+    assert subscribe["method"] == "subscribe" and subscribe["req_id"] > sent["message"]["req_id"]
+    assert subscribe["params"] == {"channel": "book", "symbol": ["BTC/USD"], "depth": 10, "snapshot": True}
+    # updates before the new snapshot are ignored
+    ex.handle_order_book(client, dict(update, data=[dict(update["data"][0], bids=_wire([("1.0", "1.0")]))]))
+    assert book["bids"][0] == [45283.5, 0.2]
+    # the new snapshot restores the (same) book object
+    ex.handle_order_book(client, snapshot)
+    assert not sync.resyncing and ex.orderbooks["BTC/USD"] is book and book["bids"][0] == [45283.5, 0.1]
+    assert sync.verified == 2 and client.resolved[-1] == ("orderbook@BTC/USD", book)
+
+
+def test_repeated_mismatches_end_in_checksum_error_for_that_symbol_only():
+    ex = _loaded()
+    client = FakeClient()
+    bad = {"channel": "book", "type": "snapshot", "data": [{
+        "symbol": "BTC/USD", "bids": _wire(DOC_BIDS), "asks": _wire(DOC_ASKS), "checksum": DOC_CHECKSUM + 1}]}
+    limit = ex.options["watchOrderBook"]["maxResyncAttempts"]
+    for attempt in range(limit):
+        ex.handle_order_book(client, bad)
+        assert ex.book_syncs["BTC/USD"].resyncs == attempt + 1 and not client.rejected
+    ex.handle_order_book(client, bad)
+    assert "BTC/USD" not in ex.book_syncs and "BTC/USD" not in ex.orderbooks
+    (message_hash, error), = client.rejected
+    assert message_hash == "orderbook@BTC/USD" and isinstance(error, ChecksumError)
+
+
+def test_checksum_option_off_skips_verification():
+    ex = _loaded()
+    ex.options["watchOrderBook"]["checksum"] = False
+    client = FakeClient()
+    ex.handle_order_book(client, {"channel": "book", "type": "snapshot", "data": [{
+        "symbol": "BTC/USD", "bids": _wire(DOC_BIDS), "asks": _wire(DOC_ASKS), "checksum": 1}]})
+    assert ex.book_syncs["BTC/USD"].verified == 0 and client.resolved and not client.spawned
+
+
+def test_ccxt_pro_cannot_verify_even_when_asked():
+    """ccxt.pro's format_number splits the level's price as a string, but its book holds
+    floats: with options['watchOrderBook']['checksum'] set it fails on the first book."""
+    ex = ccxt.pro.kraken({"options": {"watchOrderBook": {"checksum": True}}})
+    ex.orderbooks = {}
+    client = FakeClient()
+    with pytest.raises(AttributeError):
+        ex.handle_order_book(client, {"channel": "book", "type": "snapshot", "data": [{
+            "symbol": "BTC/USD", "bids": _wire(DOC_BIDS), "asks": _wire(DOC_ASKS), "checksum": DOC_CHECKSUM}]})
+
+
+# ------------------------------------------------------------------ float exactness
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 12), st.integers(0, 12), st.data())
+def test_floats_render_exactly_at_the_pair_precision(pp, qp, data):
+    """A v2 number with at most `precision` decimals, decoded to a float, checksums with
+    exactly the exchange's digits while its value in units stays below 2**51 (about 15
+    significant digits: every Kraken price and practical quantity)."""
+    def level():
+        p = data.draw(st.integers(1, 2 ** 51 - 1))
+        q = data.draw(st.integers(1, 2 ** 51 - 1))
+        return p, q
+
+    asks = sorted({level() for _ in range(3)})
+    bids = sorted({level() for _ in range(3)}, reverse=True)
+    # distinct prices per side, asks above bids is not needed for a checksum
+    asks = list(dict(asks).items())
+    bids = list(dict(bids).items())
+    wire = lambda side: _wire([(decimal_text(p, pp), decimal_text(q, qp)) for p, q in side])
+    book = _core.OrderBook()
+    book["asks"].store_levels([[lv["price"], lv["qty"]] for lv in wire(asks)])
+    book["bids"].store_levels([[lv["price"], lv["qty"]] for lv in wire(bids)])
+    asks_sorted = sorted(asks)
+    bids_sorted = sorted(bids, reverse=True)
+    expected = "".join(checksum_text(p, pp, pp) + checksum_text(q, qp, qp) for p, q in asks_sorted + bids_sorted)
+    assert book.checksum_text(_core.CHECKSUM_KRAKEN_V2, 10, pp, qp) == expected
+    assert book.checksum(_core.CHECKSUM_KRAKEN_V2, 10, pp, qp) == \
+        kraken_v2_checksum(asks_sorted, bids_sorted, pp, qp, pp, qp)
+
+
+def test_whole_numbers_and_trailing_zeros_pad_to_the_precision():
+    book = _core.OrderBook()
+    # 30000 arrives as 30000.0 (or an int), 0.1 as 0.1: both pad to the pair's decimals
+    book["asks"].store_levels([[v["price"], v["qty"]] for v in orjson.loads(
+        '[{"price":30000.0,"qty":1.0},{"price":30000.1,"qty":0.1}]')])
+    book["bids"].store_levels([[v["price"], v["qty"]] for v in orjson.loads('[{"price":29999,"qty":2}]')])
+    assert book.checksum_text(_core.CHECKSUM_KRAKEN_V2, 10, 1, 8) == \
+        "300000" "100000000" "300001" "10000000" "299990" "200000000"
+
+
+# ------------------------------------------------------------------ fixed-format helpers
+
+_ex = ccxtpro_fast.kraken()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.datetimes(min_value=datetime.datetime(1971, 1, 1), max_value=datetime.datetime(2200, 1, 1)),
+       st.integers(1, 9))
+def test_timestamp_parser_equals_ccxt_parse8601(moment, digits):
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}{moment.microsecond % 997:03d}"[:digits] + "Z"
+    assert _ex._kraken_ms(text) == ccxt.pro.kraken.parse8601(text)
+
+
+@pytest.mark.parametrize("text", [None, "", "2023-10-06T17:35:55Z", "2023-10-06T17:35:55.Z",
+                                  "2023-02-30T10:00:00.000Z", "2023-10-06T24:00:00.000Z",
+                                  "2023-10-06T17:35:60.000000Z", "2023-10-06 17:35:55.440295Z",
+                                  "garbage-garbage-garbage", "2023-10-06T17:35:55.4402+01:00"])
+def test_timestamp_parser_edge_cases_match_ccxt(text):
+    assert _ex._kraken_ms(text) == ccxt.pro.kraken.parse8601(text)
+
+
+_json_numbers = st.one_of(
+    st.integers(0, 10 ** 12),
+    st.builds(lambda units, scale: orjson.loads(decimal_text(units, scale)),
+              st.integers(0, 10 ** 15), st.integers(0, 12)),
+    st.floats(min_value=1e-12, max_value=1e12, allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_json_numbers, _json_numbers)
+def test_trade_cost_equals_ccxt_precise(price, qty):
+    client = FakeClient()
+    ex = _ex
+    ex.markets = {"BTC/USD": {"symbol": "BTC/USD", "id": "XXBTZUSD"}}
+    ex.markets_by_id = {}
+    ex.trades = {}
+    ex.handle_trades(client, {"channel": "trade", "type": "update", "data": [{
+        "symbol": "BTC/USD", "side": "buy", "price": price, "qty": qty, "ord_type": "limit",
+        "trade_id": 1, "timestamp": "2023-09-25T07:49:37.708706Z"}]})
+    trade = ex.trades["BTC/USD"][-1]
+    assert trade["cost"] == float(Precise.string_mul(str(price), str(qty)))
+    assert trade["price"] == float(str(price)) and trade["amount"] == float(str(qty))
