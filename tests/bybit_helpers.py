@@ -42,7 +42,7 @@ def tracing(cls):
                         ob = self.orderbooks[symbol]
                         self.books.setdefault(topic + "@" + kind, []).append(
                             (message["data"]["u"], ob["timestamp"], ob["datetime"], ob["nonce"], ob["symbol"],
-                             [list(x) for x in ob["bids"]], [list(x) for x in ob["asks"]]))
+                             [list(x) for x in ob["bids"]], [list(x) for x in ob["asks"]], message["type"]))
             elif topic.startswith("tickers."):
                 self.ticks.setdefault(topic + "@" + kind, []).append(
                     {s: dict(t) for s, t in self.tickers.items()})
