@@ -1,4 +1,4 @@
-"""Binance spot and USD-M futures market-data protocol for the simulator.
+"""Binance spot, USD-M and COIN-M futures market-data protocol for the simulator.
 
 Sources of every shape below (nothing is made up; where the simulator does not
 model something it leaves it out rather than invent a value):
@@ -26,6 +26,19 @@ model something it leaves it out rather than invent a value):
   klines/aggTrade/tickers on ``/market/ws``; the snapshot is requested when the
   subscription ack arrives).
 
+- COIN-M (``dstream.binance.com`` / ``dapi.binance.com``, market kind ``inverse``):
+  payloads as the USD-M ones plus the pair ``ps`` where Binance's COIN-M docs show it:
+  depthUpdate ("Diff. Book Depth Streams", coin-margined-futures docs, and
+  ``tests/data/reference/binance_local_order_book_rules.md``), aggTrade, bookTicker,
+  kline, 24hrTicker and 24hrMiniTicker as in the COIN-M websocket-stream examples
+  (mirrored in binance-connector-go's ``derivativestradingcoinfutures`` stream tests);
+  ``GET /dapi/v1/depth`` -> ``{"lastUpdateId","symbol","pair","E","T","bids","asks"}``
+  (COIN-M "Order Book" example); ``/dapi/v1/exchangeInfo`` symbol entries as the
+  delivery example in ccxt's ``binance.py`` ``fetch_markets`` comment (``contractSize``,
+  ``contractStatus``, ``marginAsset`` = base). Quantities are contracts; the base-asset
+  volumes (``q`` of kline/tickers) are contracts x contractSize / VWAP, which is exact
+  only when every trade had the same price (the generator keeps no per-trade base sum).
+
 Simplifications: every diff-depth speed suffix (``@depth``, ``@depth@100ms``...)
 carries the same events; klines are 1m only; the USD-M ``@trade`` stream has no
 documented payload here, so only ``@aggTrade`` carries USD-M trades; connection
@@ -43,7 +56,7 @@ from aiohttp import web
 from .core import MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register, to_units
 from .generator import BookDiff, Candle, Stats, TopOfBook, Trade
 
-SPOT, LINEAR = "spot", "linear"
+SPOT, LINEAR, INVERSE = "spot", "linear", "inverse"
 
 _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 _UNKNOWN_METHOD = ("Invalid request: unknown variant `{}`, expected one of `SUBSCRIBE`, `UNSUBSCRIBE`, "
@@ -70,7 +83,7 @@ def _fmt_round(units: int, scale: int, decimals: int) -> str:
 class _Fmt:
     """Number printing for one market: Binance spot prints 8 decimals everywhere;
     USD-M prints pricePrecision / quantityPrecision decimals (see the recordings)."""
-    __slots__ = ("tick", "step", "ps", "qs", "pd", "qd", "lid")
+    __slots__ = ("tick", "step", "ps", "qs", "pd", "qd", "lid", "cs")
 
     def __init__(self, spec: MarketSpec):
         self.tick, self.step = spec.tick_units, spec.step_units
@@ -78,6 +91,17 @@ class _Fmt:
         self.pd = spec.extra["price_decimals"]
         self.qd = spec.extra["qty_decimals"]
         self.lid = spec.id.lower()
+        self.cs = spec.extra.get("contract_size")
+
+    def base(self, lots: int, ticks_lots: int) -> str:
+        """COIN-M base-asset volume of ``lots`` contracts worth ``ticks_lots`` (price x
+        qty units): contracts x contractSize / VWAP, 8 decimals truncated."""
+        if not lots or not ticks_lots:
+            return "0.00000000"
+        # (lots*step/10^qs)*cs / (ticks_lots*tick/(10^ps*lots)), in units of 1e-8
+        num = lots * lots * self.step * self.cs * 10 ** self.ps * 10 ** 8
+        den = ticks_lots * self.tick * 10 ** self.qs
+        return fmt_units(num // den, 8, 8)
 
     def p(self, ticks: int) -> str:
         return fmt_units(ticks * self.tick, self.ps, self.pd)
@@ -95,8 +119,8 @@ class _Fmt:
 @register
 class Binance(Protocol):
     name = "binance"
-    ws_hosts = {"stream.binance.com": SPOT, "fstream.binance.com": LINEAR}
-    rest_hosts = {"api.binance.com": SPOT, "fapi.binance.com": LINEAR}
+    ws_hosts = {"stream.binance.com": SPOT, "fstream.binance.com": LINEAR, "dstream.binance.com": INVERSE}
+    rest_hosts = {"api.binance.com": SPOT, "fapi.binance.com": LINEAR, "dapi.binance.com": INVERSE}
     # "The WebSocket server will send a ping frame every 20 seconds" (spot docs, 2024+)
     ws_ping_interval = 20.0
 
@@ -113,6 +137,16 @@ class Binance(Protocol):
             spot_market("ETHUSDT", "ETH", "USDT", tick="0.01", step="0.0001", price="2000"),
             linear_market("BTCUSDT", "BTC", "USDT", tick="0.1", step="0.001", price="30000"),
             linear_market("ETHUSDT", "ETH", "USDT", tick="0.01", step="0.001", price="2000"),
+        ]
+
+    @staticmethod
+    def coinm_markets() -> list[MarketSpec]:
+        """COIN-M perpetuals, served when passed to the generator (``markets=
+        Binance.default_markets() + Binance.coinm_markets()``); not in the defaults, so
+        the seeded spot/USD-M sessions other tests pin stay what they were."""
+        return [
+            inverse_market("BTCUSD_PERP", "BTC", "USD", tick="0.1", step="1", price="30000", contract_size=100),
+            inverse_market("ETHUSD_PERP", "ETH", "USD", tick="0.01", step="1", price="2000", contract_size=10),
         ]
 
     def _markets(self, kind: str) -> dict[str, MarketSpec]:
@@ -195,7 +229,7 @@ class Binance(Protocol):
         streams = self._streams.get(key)
         if streams is None:
             lid = spec.id.lower()
-            linear = spec.kind == LINEAR
+            linear = spec.kind != SPOT        # USD-M and COIN-M publish the same streams
             if isinstance(event, BookDiff):
                 speeds = ("", "@100ms", "@250ms", "@500ms") if linear else ("", "@100ms", "@1000ms")
                 streams = tuple(f"{lid}@depth{s}" for s in speeds)
@@ -216,6 +250,8 @@ class Binance(Protocol):
         spec = event.market
         f = self.fmt(spec)
         linear = spec.kind == LINEAR
+        if spec.kind == INVERSE:
+            return orjson.dumps(self._render_inverse(event, stream, f))
         if isinstance(event, BookDiff):
             b = [[f.p(p), f.q(q)] for p, q in event.bids]
             a = [[f.p(p), f.q(q)] for p, q in event.asks]
@@ -255,6 +291,47 @@ class Binance(Protocol):
         else:
             raise TypeError(f"no Binance rendering for {type(event).__name__}")
         return orjson.dumps(msg)
+
+    def _render_inverse(self, event: Any, stream: str, f: _Fmt) -> dict:
+        """COIN-M payloads (key order as in Binance's COIN-M examples, see the module
+        docstring); ``ps`` is the pair, the id without its ``_PERP``/delivery suffix."""
+        spec = event.market
+        pair = spec.extra["pair"]
+        if isinstance(event, BookDiff):
+            return {"e": "depthUpdate", "E": event.ts, "T": event.ts, "s": spec.id, "ps": pair,
+                    "U": event.first_id, "u": event.last_id, "pu": event.prev_id,
+                    "b": [[f.p(p), f.q(q)] for p, q in event.bids],
+                    "a": [[f.p(p), f.q(q)] for p, q in event.asks]}
+        if isinstance(event, Trade):
+            return {"e": "aggTrade", "E": event.ts, "a": event.id, "s": spec.id, "p": f.p(event.price),
+                    "q": f.q(event.qty), "f": event.id, "l": event.id, "T": event.ts, "m": event.buyer_is_maker}
+        if isinstance(event, TopOfBook):
+            return {"e": "bookTicker", "u": event.update_id, "s": spec.id, "ps": pair, "b": f.p(event.bid),
+                    "B": f.q(event.bid_qty), "a": f.p(event.ask), "A": f.q(event.ask_qty), "T": event.ts,
+                    "E": event.ts}
+        if isinstance(event, Candle):
+            return {"e": "kline", "E": event.ts, "s": spec.id, "k": {
+                "t": event.open_time, "T": event.open_time + event.interval_ms - 1, "s": spec.id, "i": "1m",
+                "f": event.first_trade_id, "L": event.last_trade_id, "o": f.p(event.open),
+                "c": f.p(event.close), "h": f.p(event.high), "l": f.p(event.low), "v": f.q(event.volume),
+                "n": event.count, "x": event.closed, "q": f.base(event.volume, event.quote_volume),
+                "V": f.q(event.taker_buy_volume), "Q": f.base(event.taker_buy_volume, event.taker_buy_quote),
+                "B": "0"}}
+        if isinstance(event, Stats):
+            s = event
+            if stream.endswith("@miniTicker"):
+                return {"e": "24hrMiniTicker", "E": s.ts, "s": spec.id, "ps": pair, "c": f.p(s.last),
+                        "o": f.p(s.open), "h": f.p(s.high), "l": f.p(s.low), "v": f.q(s.volume),
+                        "q": f.base(s.volume, s.quote_volume)}
+            change = s.last - s.open
+            pct_milli = (abs(change) * 100_000 * 2 + s.open) // (2 * s.open) * (1 if change >= 0 else -1)
+            vwap_units = (s.quote_volume * f.tick * 10 ** f.pd) // (s.volume * 10 ** f.ps) if s.volume else 0
+            return {"e": "24hrTicker", "E": s.ts, "s": spec.id, "ps": pair, "p": f.p(change),
+                    "P": fmt_units(pct_milli, 3, 3), "w": fmt_units(vwap_units, f.pd, f.pd), "c": f.p(s.last),
+                    "Q": f.q(s.last_qty), "o": f.p(s.open), "h": f.p(s.high), "l": f.p(s.low),
+                    "v": f.q(s.volume), "q": f.base(s.volume, s.quote_volume), "O": s.open_time, "C": s.ts,
+                    "F": s.first_id, "L": s.last_id, "n": s.count}
+        raise TypeError(f"no Binance COIN-M rendering for {type(event).__name__}")
 
     def _render_stats(self, s: Stats, f: _Fmt, linear: bool, mini: bool) -> dict:
         spec = s.market
@@ -308,7 +385,7 @@ class Binance(Protocol):
     def rest_routes(self):
         routes = []
         for host, kind in self.rest_hosts.items():
-            base = "/api/v3" if kind == SPOT else "/fapi/v1"
+            base = {SPOT: "/api/v3", LINEAR: "/fapi/v1", INVERSE: "/dapi/v1"}[kind]
             for prefix in (f"/{host}{base}", base):
                 routes += [
                     ("GET", f"{prefix}/exchangeInfo", self._handler(self._exchange_info, kind)),
@@ -335,7 +412,7 @@ class Binance(Protocol):
         spec = self._markets(kind).get(sym.upper())
         if spec is None:
             return 400, {"code": -1121, "msg": "Invalid symbol."}
-        # spot: default 100, max 5000; USD-M: default 500, max 1000
+        # spot: default 100, max 5000; USD-M / COIN-M: default 500, max 1000
         limit = int(query.get("limit", 100 if kind == SPOT else 500))
         limit = max(1, min(limit, 5000 if kind == SPOT else 1000))
         source = self.server.source
@@ -356,6 +433,9 @@ class Binance(Protocol):
         if kind == LINEAR:
             return 200, {"lastUpdateId": book["nonce"], "E": source.clock, "T": source.clock,
                          "bids": bids, "asks": asks}
+        if kind == INVERSE:
+            return 200, {"lastUpdateId": book["nonce"], "symbol": spec.id, "pair": spec.extra["pair"],
+                         "E": source.clock, "T": source.clock, "bids": bids, "asks": asks}
         return 200, {"lastUpdateId": book["nonce"], "bids": bids, "asks": asks}
 
     def _exchange_info(self, kind: str, query) -> tuple[int, Any]:
@@ -371,6 +451,14 @@ class Binance(Protocol):
                     {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000}],
                 "exchangeFilters": [],
                 "symbols": [_spot_symbol(m) for m in specs]}
+        if kind == INVERSE:
+            return 200, {
+                "timezone": "UTC", "serverTime": now,
+                "rateLimits": [
+                    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+                    {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}],
+                "exchangeFilters": [],
+                "symbols": [_inverse_symbol(m) for m in specs]}
         return 200, {
             "timezone": "UTC", "serverTime": now, "futuresType": "U_MARGINED",
             "rateLimits": [
@@ -387,7 +475,7 @@ class Binance(Protocol):
         """Keep ``load_markets`` to the market types this protocol serves."""
         current = exchange.options.get("fetchMarkets")
         types = current.get("types") if isinstance(current, dict) else current
-        served = [t for t in (types or [SPOT, LINEAR]) if t in (SPOT, LINEAR)]
+        served = [t for t in (types or [SPOT, LINEAR]) if t in (SPOT, LINEAR, INVERSE)]
         if not served:
             return {}
         if isinstance(current, dict):
@@ -521,6 +609,36 @@ def linear_market(id: str, base: str, quote: str, *, tick: str, step: str, price
     return MarketSpec(id, LINEAR, base, quote, tick, step, settle=quote, price=price, extra={
         "price_decimals": decimals_of(tick) if price_decimals is None else price_decimals,
         "qty_decimals": decimals_of(step) if qty_decimals is None else qty_decimals})
+
+
+def inverse_market(id: str, base: str, quote: str, *, tick: str, step: str, price: str,
+                   contract_size: int) -> MarketSpec:
+    """A COIN-M contract settled in the base asset; ``step`` counts contracts."""
+    return MarketSpec(id, INVERSE, base, quote, tick, step, settle=base, price=price, extra={
+        "price_decimals": decimals_of(tick), "qty_decimals": decimals_of(step),
+        "contract_size": contract_size, "pair": id.split("_")[0]})
+
+
+def _inverse_symbol(m: MarketSpec) -> dict:
+    return {
+        "symbol": m.id, "pair": m.extra["pair"], "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
+        "onboardDate": 1596006000000, "contractStatus": "TRADING", "contractSize": m.extra["contract_size"],
+        "marginAsset": m.settle or m.base, "maintMarginPercent": "2.5000", "requiredMarginPercent": "5.0000",
+        "baseAsset": m.base, "quoteAsset": m.quote, "pricePrecision": m.extra["price_decimals"],
+        "quantityPrecision": m.extra["qty_decimals"], "baseAssetPrecision": 8, "quotePrecision": 8,
+        "equalQtyPrecision": 4,
+        "filters": [
+            {"minPrice": m.tick, "maxPrice": "100000", "filterType": "PRICE_FILTER", "tickSize": m.tick},
+            {"stepSize": m.step, "filterType": "LOT_SIZE", "maxQty": "100000", "minQty": m.step},
+            {"stepSize": m.step, "filterType": "MARKET_LOT_SIZE", "maxQty": "100000", "minQty": m.step},
+            {"limit": 200, "filterType": "MAX_NUM_ORDERS"},
+            {"multiplierDown": "0.8500", "multiplierUp": "1.1500", "multiplierDecimal": "4",
+             "filterType": "PERCENT_PRICE"},
+        ],
+        "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
+                       "TRAILING_STOP_MARKET"],
+        "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+    }
 
 
 def _spot_symbol(m: MarketSpec) -> dict:
