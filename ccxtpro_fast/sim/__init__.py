@@ -51,8 +51,13 @@ async def serve(protocol: str = "binance", source=None, *, host: str = LOOPBACK,
         await server.stop()
 
 
-def attach(exchange, server: Optional[SimServer] = None):
-    """Point ``exchange`` at ``server`` (see :meth:`SimServer.attach`)."""
+def attach(exchange, server: Optional[SimServer] = None, *, protocol: Optional[str] = None,
+           ws_port: Optional[int] = None, http_port: Optional[int] = None, host: str = LOOPBACK):
+    """Point ``exchange`` at ``server`` (see :meth:`SimServer.attach`), or at a simulator
+    running in another process (``python -m ccxtpro_fast.sim``) given its protocol and
+    ports."""
     if server is None:
-        raise TypeError("attach(exchange, server): pass the running simulator")
+        if protocol is None or ws_port is None or http_port is None:
+            raise TypeError("attach(exchange, server) or attach(exchange, protocol=, ws_port=, http_port=)")
+        server = SimServer(protocol, None, host=host, ws_port=ws_port, http_port=http_port)
     return server.attach(exchange)

@@ -12,9 +12,18 @@ import sys
 from . import Generator, Replay, serve
 
 
+def _protocols():
+    """The exchange protocol modules of this package (each registers its protocol)."""
+    import pkgutil
+
+    from . import __path__ as package_path
+    shared = {"core", "generator", "replay", "faults", "__main__"}
+    return [m.name for m in pkgutil.iter_modules(package_path) if m.name not in shared]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m ccxtpro_fast.sim", description=__doc__.split("\n")[0])
-    ap.add_argument("protocol", choices=["binance"])
+    ap.add_argument("protocol", choices=sorted(_protocols()))
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="WebSocket port (0: any free port)")
     ap.add_argument("--http-port", type=int, default=0, help="REST port (0: any free port)")

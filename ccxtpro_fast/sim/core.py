@@ -265,6 +265,37 @@ class Connection(WSListener):
         if self.is_open:
             self.transport.send(WSMsgType.TEXT, data)
 
+    def send_streams(self, items) -> None:
+        """Deliver a run of data frames [(stream, payload)] at once: with no fault armed
+        and no stall, they are framed here and written to the socket in one call, which
+        is what lets a replay outrun the fastest client."""
+        if not self.is_open:
+            return
+        if self.server.faults.active or self._held is not None:
+            for stream, payload in items:
+                self.send_stream(stream, payload)
+            return
+        frame = self.server.protocol.frame
+        parts = []
+        for stream, payload in items:
+            data = frame(self, stream, payload)
+            n = len(data)
+            # a server's text frame: FIN + opcode 1, no mask (RFC 6455 section 5.2)
+            if n < 126:
+                parts.append(bytes((0x81, n)))
+            elif n < 65536:
+                parts.append(b"\x81\x7e" + n.to_bytes(2, "big"))
+            else:
+                parts.append(b"\x81\x7f" + n.to_bytes(8, "big"))
+            parts.append(data)
+        self.transport.underlying_transport.write(b"".join(parts))
+        self.sent += len(items)
+        listeners = self.server.sent_listeners
+        if listeners:
+            for stream, payload in items:
+                for listener in listeners:
+                    listener(self, stream, payload)
+
     def send_stream(self, stream: str, payload: bytes) -> None:
         """Deliver one data frame on ``stream`` through the fault pipeline."""
         if not self.is_open:
@@ -278,6 +309,8 @@ class Connection(WSListener):
             else:
                 self.transport.send(WSMsgType.TEXT, item)
                 self.sent += 1
+                for listener in self.server.sent_listeners:
+                    listener(self, stream, item)
 
     def subscribe(self, streams: Iterable[str]) -> None:
         new = [s for s in streams if s not in self.streams]
@@ -343,6 +376,9 @@ class SimServer:
         self.connections: list[Connection] = []
         self.faults = FaultPipeline(self)
         self.rest_log: list[tuple[str, str]] = []       # (method, path?query) served
+        # callables (conn, stream, data) told of each data frame as it is written to the
+        # socket: the benchmark's latency clock starts here
+        self.sent_listeners: list = []
         self._subs: dict[tuple[str, str], set[Connection]] = {}
         self._sub_changed = asyncio.Condition()
         self._ws_server = None

@@ -76,22 +76,36 @@ class Replay:
         speed = self.speed
         origin = frames[0].ts
         t0 = time.monotonic()
-        burst = 0
+        batch: list = []
         for f in frames:
             if f.kind != conn.kind or f.stream not in conn.streams:
                 continue
+            paced = False
             if speed:
                 delay = (f.ts - origin) / speed - (time.monotonic() - t0)
                 if delay > 0:
+                    if batch:
+                        conn.send_streams(batch)
+                        batch = []
                     await asyncio.sleep(delay)
+                    paced = True
             if not conn.is_open:
                 return
-            conn.send_stream(f.stream, f.payload)
-            burst += 1
-            if not conn._writable.is_set():
-                await conn.writable()
-            elif burst % 64 == 0:
-                await asyncio.sleep(0)      # let other connections and the REST server run
+            # a frame waited for goes out at its time; frames already due go out together,
+            # 64 at a time, between socket drains
+            batch.append((f.stream, f.payload))
+            if paced:
+                conn.send_streams(batch)
+                batch = []
+            elif len(batch) >= 64:
+                conn.send_streams(batch)
+                batch = []
+                if not conn._writable.is_set():
+                    await conn.writable()
+                else:
+                    await asyncio.sleep(0)      # let other connections and the REST server run
+        if batch and conn.is_open:
+            conn.send_streams(batch)
         self.completed.append(conn)
         async with self._completed_changed:
             self._completed_changed.notify_all()
