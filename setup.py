@@ -76,6 +76,7 @@ setup(
         "ccxtpro_fast._core",
         "ccxtpro_fast.base",
         "ccxtpro_fast.sim",
+        "ccxtpro_fast.bench",
         "ccxtpro_fast.exchanges",
     ],
     # The adapters live in the top-level folder exchanges/ of the repository but are

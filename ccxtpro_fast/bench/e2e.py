@@ -2,7 +2,7 @@
 ccxt.pro and ccxtpro_fast each consume it with `watch_order_book`, each client in its own
 process, against a fresh simulator process of its own.
 
-    python -m benchmarks.e2e [--messages 30000] [--rate 2000] [--seconds 5] [--json FILE]
+    python -m ccxtpro_fast.bench.e2e [--messages 30000] [--rate 2000] [--seconds 5] [--json FILE]
 
 Two runs per client:
 - throughput: after a paced warm-up (the REST snapshot is in place), the session's
@@ -36,7 +36,7 @@ import orjson
 SYMBOL = "BTC/USDT"
 MARKET = "BTCUSDT"
 STREAM = "btcusdt@depth@100ms"
-CACHE = Path(__file__).resolve().parent / ".cache"
+CACHE = Path(os.environ.get("CCXF_BENCH_CACHE", Path.home() / ".cache" / "ccxtpro_fast" / "bench"))
 IMPLEMENTATIONS = ("ccxt.pro", "ccxtpro_fast")
 
 
@@ -223,7 +223,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
-    CACHE.mkdir(exist_ok=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
 
     burst = CACHE / f"burst-{args.seed}-{args.messages}.jsonl"
     burst_ids = make_session(burst, warmup=args.warmup, messages=args.messages, rate=None,

@@ -1,0 +1,124 @@
+"""Micro benchmarks of the core, side by side with ccxt.pro's OrderBook and bmoscon's
+order_book in the same run (python -m ccxtpro_fast.bench.micro).
+
+- merge: the whole depth stream of `workloads.depth_stream` merged into a fresh
+  1000-level book, string-to-number conversion included; median of `repeats` runs,
+  reported per level;
+- checksum: the OKX checksum of a 25-level book, ours against the same rule in Python;
+- memory: the resident memory a 1000-level book (both sides) adds, over many books.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+
+from . import workloads
+
+
+def _median_ns(make, apply, stream, repeats):
+    times = []
+    for _ in range(repeats):
+        book = make(stream)
+        gc.disable()
+        start = time.perf_counter_ns()
+        apply(book, stream)
+        times.append(time.perf_counter_ns() - start)
+        gc.enable()
+    return statistics.median(times)
+
+
+def available(name):
+    try:
+        __import__(name)
+        return True
+    except ImportError:
+        return False
+
+
+def merge(messages=200, repeats=31):
+    """ns per level for every implementation that is installed; books cross-checked."""
+    stream = workloads.depth_stream(messages)
+    out = {}
+    tops = {}
+    for name, (make, apply) in workloads.IMPLEMENTATIONS.items():
+        if name.startswith("bmoscon") and not available("order_book"):
+            continue
+        ns = _median_ns(make, apply, stream, repeats)
+        out[name] = ns / stream.levels
+        book = make(stream)
+        apply(book, stream)
+        tops[name] = [[list(map(float, lvl)) for lvl in side] for side in workloads.top(book)]
+    reference = tops["ccxt.pro OrderBook"]
+    for name, top in tops.items():
+        if top != reference:
+            raise AssertionError(f"{name} built a different book than ccxt.pro")
+    return out, stream.levels
+
+
+def checksum(repeats=20000):
+    stream = workloads.depth_stream(1)
+    book = workloads.make_fast(stream)
+    expected = workloads.checksum_python_reference(stream.snapshot_bids, stream.snapshot_asks)
+    if workloads.checksum_fast(book) != expected:
+        raise AssertionError("the core's OKX checksum differs from the Python rule")
+    bids, asks = stream.snapshot_bids, stream.snapshot_asks
+    results = {}
+    for name, fn in (("ccxtpro_fast", lambda: workloads.checksum_fast(book)),
+                     ("Python (zlib.crc32 over joined text)",
+                      lambda: workloads.checksum_python_reference(bids, asks))):
+        runs = []
+        for _ in range(7):
+            start = time.perf_counter_ns()
+            for _ in range(repeats):
+                fn()
+            runs.append((time.perf_counter_ns() - start) / repeats)
+        results[name] = statistics.median(runs)
+    return results
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory(books=200):
+    """Bytes of resident memory per 1000-level book, per implementation."""
+    stream = workloads.depth_stream(1)
+    out = {}
+    for name, (make, _apply) in workloads.IMPLEMENTATIONS.items():
+        if "store_json" in name:
+            continue
+        if name.startswith("bmoscon") and not available("order_book"):
+            continue
+        make(stream)  # warm imports and caches first
+        gc.collect()
+        before = _rss_bytes()
+        keep = [make(stream) for _ in range(books)]
+        gc.collect()
+        out[name.split(" store_levels")[0]] = (_rss_bytes() - before) / len(keep)
+        del keep
+        gc.collect()
+    return out
+
+
+def main():
+    per_level, levels = merge()
+    base = per_level["ccxt.pro OrderBook"]
+    print(f"order-book merge, {levels} levels of a Binance-like diff stream into 1000-level books")
+    print(f"{'':32}{'ns/level':>10}{'vs ccxt.pro':>13}")
+    for name, ns in per_level.items():
+        print(f"{name:32}{ns:10.1f}{base / ns:12.1f}x")
+    print()
+    print("OKX checksum, 25 levels a side")
+    for name, ns in checksum().items():
+        print(f"{name:40}{ns / 1000:8.2f} us")
+    print()
+    print("memory per 1000-level book (both sides)")
+    for name, size in memory().items():
+        print(f"{name:32}{size / 1024:8.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()
