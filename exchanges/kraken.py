@@ -24,7 +24,6 @@ far less than 0.5 of the integer the exchange printed, so the digits are exactly
 exchange's (tests/test_kraken_checksum.py checks this over random values at every
 precision Kraken uses).
 """
-import calendar
 import operator
 from decimal import Context, Decimal
 
@@ -106,7 +105,7 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
         self.book_syncs = {}            # symbol -> BookSync
         self._kraken_resync_ids = {}    # req_id of a resync's subscribe -> symbol
         self._kraken_acked_depths = {}  # symbol -> depth of the last book subscribe ack
-        self._kraken_days = {}          # 'YYYY-MM-DD' -> ms at 00:00Z
+        self._kraken_seconds = {}       # 'YYYY-MM-DDTHH:MM:SS' -> ms
         self._kraken_symbols = {}       # ohlc market id -> unified symbol
         self._kraken_symbols_of = None  # the markets dict that cache was made from
         self._kraken_timeframes = {}    # ohlc interval (minutes) -> timeframe
@@ -442,31 +441,28 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
 
     def _kraken_ms(self, text):
         """parse8601 for v2's fixed 'YYYY-MM-DDTHH:MM:SS.fffffffffZ' (same result: the
-        first three fraction digits are the milliseconds), ccxt's parser otherwise."""
+        first three fraction digits are the milliseconds), ccxt's parser otherwise. The
+        whole seconds come from a small cache: consecutive messages share them."""
         if text is None:
             return None
-        if len(text) > 20 and text[19] == '.' and text[-1] == 'Z' and text[10] == 'T':
+        second = self._kraken_seconds.get(text[:19])
+        if second is None and len(text) > 20:
+            second = self._kraken_second(text[:19])
+        if second is not None and len(text) > 23 and text[19] == '.' and text[-1] == 'Z':
             frac = text[20:-1]
-            hms = text[11:19]
-            if frac.isdigit() and hms[2] == ':' and hms[5] == ':' and hms[:2].isdigit() \
-                    and hms[3:5].isdigit() and hms[6:].isdigit():
-                h, m, s = int(hms[:2]), int(hms[3:5]), int(hms[6:])
-                if h < 24 and m < 60 and s < 60:
-                    day = self._kraken_days.get(text[:10])
-                    if day is None:
-                        day = self._kraken_day(text[:10])
-                    if day is not None:
-                        return day + ((h * 60 + m) * 60 + s) * 1000 + int((frac + '00')[:3])
+            if frac.isdigit():
+                return second + int(frac[:3])
         return self.parse8601(text)
 
-    def _kraken_day(self, date):
-        midnight = self.parse8601(date + 'T00:00:00.000Z')
-        if midnight is None or calendar.timegm((int(date[:4]), int(date[5:7]), int(date[8:10]), 0, 0, 0)) * 1000 != midnight:
-            return None
-        if len(self._kraken_days) > 1024:
-            self._kraken_days.clear()
-        self._kraken_days[date] = midnight
-        return midnight
+    def _kraken_second(self, prefix):
+        """ms of 'YYYY-MM-DDTHH:MM:SS' (UTC), or None when ccxt's parser would not
+        accept it; remembered for the next messages."""
+        second = self.parse8601(prefix + '.000Z')
+        if second is not None:
+            if len(self._kraken_seconds) >= 4096:
+                self._kraken_seconds.clear()
+            self._kraken_seconds[prefix] = second
+        return second
 
 
 def _text(value):
