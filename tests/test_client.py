@@ -14,7 +14,7 @@ import ccxt.pro
 import pytest
 
 import ccxtpro_fast
-from tests.test_client_helpers import (
+from test_client_helpers import (
     OP_BINARY, OP_CONT, OP_TEXT, TIMEOUT, ConnectProxy, Echo, ScriptedServer, deflated, frame, gzipped, run,
     server_ssl_context, text, wait_for,
 )

@@ -9,7 +9,7 @@ import ccxt.pro
 import pytest
 
 import ccxtpro_fast
-from tests.test_client_helpers import (
+from test_client_helpers import (
     TIMEOUT, Echo, ScriptedServer, binance, binance_ack, binance_trade, run, wait_for,
 )
 

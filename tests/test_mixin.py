@@ -14,7 +14,7 @@ from ccxt.async_support.base.ws.functions import inflate as ccxt_inflate
 
 import ccxtpro_fast
 from ccxtpro_fast import _core
-from tests.test_client_helpers import (
+from test_client_helpers import (
     TIMEOUT, ScriptedServer, binance, binance_ack, binance_trade, gzipped, run, wait_for,
 )
 

@@ -13,7 +13,7 @@ import ccxtpro_fast
 import ccxtpro_fast as ccxtpro
 from ccxtpro_fast.base import registry
 from ccxtpro_fast.base.client import Client
-from tests.test_client_helpers import run
+from test_client_helpers import run
 
 
 def test_every_ccxt_pro_exchange_instantiates_with_the_same_has():
