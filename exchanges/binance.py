@@ -50,7 +50,7 @@ _DEPTH_PREFIX = b'{"e":"depthUpdate"'
 _DEPTH_KEYS = (b's', b'U', b'u', b'pu', b'E', b'b', b'a')
 _MS = tuple('.%03dZ' % i for i in range(1000))
 _MAX_BUFFER = 10000     # diffs kept while a snapshot is fetched (a few minutes of 100ms events)
-_MAX_TOPS = 256         # bookTickers kept until the depth event with their u is applied
+_MAX_TOPS = 1024        # bookTickers (and book tops) kept per symbol until their u meets
 
 
 class _Iso8601:
@@ -153,7 +153,6 @@ class _DepthSync:
         self.limit = limit
         self.params = params
         self.synced = False
-        self.tops.clear()
         self.history.clear()
         self.gen += 1
         self.exchange.spawn(self.sync, client, self.gen)
@@ -191,10 +190,8 @@ class _DepthSync:
                 return self.resync(client, 'pu %s after u %s' % (pu, nonce), (U, u, pu, E, data, bids, asks))
         self.first = False
         self.apply(book, u, E, data, bids, asks)
-        if self.cross:
-            self.checkpoint(client, book, u)
-            if not self.synced:
-                return
+        if self.cross and not self.checkpoint(book, u):
+            return self.resync(client, self.mismatch(u))
         client.resolve(book, self.hash)
 
     def apply(self, book, u, E, data, bids, asks):
@@ -258,6 +255,10 @@ class _DepthSync:
                 del buffer[:k]      # a gap inside the buffer: bridge from there on
                 return False
             self.apply(book, u, E, data, bids, asks)
+            if self.cross and not self.checkpoint(book, u):
+                logger.info('%s %s: %s', self.exchange.id, self.symbol, self.mismatch(u))
+                buffer.clear()      # the snapshot or the buffer is wrong: start afresh
+                return False
             nonce = u
         self.first = not buffer
         buffer.clear()
@@ -270,7 +271,6 @@ class _DepthSync:
         exchange = self.exchange
         self.resyncs += 1
         self.synced = False
-        self.tops.clear()
         self.history.clear()
         self.buffer = [event] if event is not None else []
         self.client = client
@@ -299,33 +299,35 @@ class _DepthSync:
         """A bookTicker of this symbol: compare it with the book at the same ``u`` (it
         comes on another connection, so before or after the depth event with that u)."""
         self.cross = True
-        if not self.synced or type(u) is not int:
-            return
-        book = self.exchange.orderbooks.get(self.symbol)
-        if book is None:
+        if type(u) is not int:
             return
         try:
             top = (float(bid), float(bid_volume), float(ask), float(ask_volume))
         except (TypeError, ValueError):
             return
-        if u > book['nonce']:
+        book = self.exchange.orderbooks.get(self.symbol)
+        if book is None or not self.synced or u > book['nonce']:
+            # kept until the book reaches u (the depth stream may not even be synced yet)
             tops = self.tops
             if len(tops) >= _MAX_TOPS:
                 del tops[next(iter(tops))]
             tops[u] = top
             return
         seen = self.history.get(u)
-        if seen is not None:
-            self.compare(client, u, seen, top)
-        # else: u fell inside an applied event; the book never had that state
+        if seen is None:
+            return      # u fell inside an applied event: the book never had that state
+        if seen == top:
+            self.checks += 1
+        else:
+            self.resync(client, self.mismatch(u, seen, top))
 
-    def checkpoint(self, client, book, u):
-        """After a depth event: remember the book's top at ``u``, and compare it with a
-        bookTicker of the same ``u`` that came first."""
+    def checkpoint(self, book, u):
+        """After a depth event: remember the book's top at ``u`` and compare it with a
+        bookTicker of the same ``u`` that came first. False on a mismatch."""
         bids = book['bids']
         asks = book['asks']
         if not len(bids) or not len(asks):
-            return
+            return True
         seen = (bids.price(0), bids.amount(0), asks.price(0), asks.amount(0))
         history = self.history
         if len(history) >= _MAX_TOPS:
@@ -338,14 +340,18 @@ class _DepthSync:
                 for key in [key for key in tops if key < u]:
                     del tops[key]
             if top is not None:
-                self.compare(client, u, seen, top)
+                if seen != top:
+                    self.tops[u] = top      # for the message
+                    return False
+                self.checks += 1
+        return True
 
-    def compare(self, client, u, seen, top):
-        if seen == top:
-            self.checks += 1
-            return
+    def mismatch(self, u, seen=None, top=None):
         self.mismatches += 1
-        self.resync(client, 'best bid/ask %s at u %s differ from the bookTicker %s' % (seen, u, top))
+        if top is None:
+            top = self.tops.pop(u, None)
+            seen = self.history.get(u)
+        return 'best bid/ask %s at u %s differ from the bookTicker %s' % (seen, u, top)
 
 
 class BinanceNative:
