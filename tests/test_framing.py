@@ -1,5 +1,6 @@
 """decompress(): gzip / zlib / raw deflate with a hard output limit."""
 import gzip
+import os
 import zlib
 
 import pytest
@@ -8,6 +9,9 @@ from hypothesis import strategies as st
 
 from ccxtpro_fast._core import framing
 from ccxtpro_fast._core.framing import DecompressionError, decompress
+
+# `pytest -m slow` reruns this file with CCXF_DEEP=20 (tests/test_fuzz_deep.py)
+DEEP = int(os.environ.get("CCXF_DEEP", "1"))
 
 
 def compress(data, wbits, level=6):
@@ -18,7 +22,7 @@ def compress(data, wbits, level=6):
 FORMATS = [(framing.GZIP, 31), (framing.ZLIB, 15), (framing.DEFLATE, -15)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200 * DEEP, deadline=None)
 @given(data=st.one_of(st.binary(max_size=5000),
                       st.binary(min_size=1, max_size=50).map(lambda b: b * 2000)),
        fmt=st.sampled_from(FORMATS), level=st.integers(0, 9))
@@ -46,7 +50,7 @@ def test_every_truncation_is_an_error(wbits, zwbits):
             decompress(blob[:cut], wbits)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300 * DEEP, deadline=None)
 @given(data=st.binary(min_size=1, max_size=2000), fmt=st.sampled_from(FORMATS),
        flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=4))
 def test_corrupt_input_gives_an_error_or_zlibs_answer(data, fmt, flips):
@@ -71,7 +75,7 @@ def test_corrupt_input_gives_an_error_or_zlibs_answer(data, fmt, flips):
     assert complete and got == expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300 * DEEP, deadline=None)
 @given(blob=st.binary(max_size=300), wbits=st.sampled_from([31, 15, -15, 47]))
 def test_random_bytes_never_crash(blob, wbits):
     try:

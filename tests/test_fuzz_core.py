@@ -3,13 +3,15 @@ result, never a crash, and never a corrupted book.
 
 "Consistent" for a book that rejected an input means: every side is strictly sorted best
 first, holds only finite prices and non-zero finite amounts, and agrees with itself
-(len, indexing, iteration, price(i)/amount(i)). For bulk inputs (store_levels,
-store_json) the levels are applied in order, so after a rejection the book must equal the
-old book with exactly a prefix of the intended levels applied: never a level that was not
-sent, never a level out of order, never half a level."""
+(len, indexing, iteration, price(i)/amount(i)). Bulk inputs apply their levels in order,
+so after a rejection the book must equal the old book with exactly the levels read before
+the error applied: for store_levels, the same deltas stored one by one up to the first that
+raises; for store_json, the levels a slow twin built on Python's json reads from the same
+bytes before the first error. Never half a level, never one that was not in the input."""
 import gc
 import json
 import math
+import os
 import resource
 import sys
 import zlib
@@ -21,7 +23,10 @@ from hypothesis import strategies as st
 from ccxtpro_fast import _core
 from ccxtpro_fast._core import framing
 
-SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# `pytest -m slow` reruns this file with CCXF_DEEP=20 (tests/test_fuzz_deep.py)
+DEEP = int(os.environ.get("CCXF_DEEP", "1"))
+
+SETTINGS = settings(max_examples=500 * DEEP, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ERRORS = (ValueError, TypeError, IndexError, OverflowError)
 
 
@@ -348,7 +353,7 @@ def test_negative_depth_is_rejected(cls, depth):
         _core.OrderBook({}, depth)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100 * DEEP, deadline=None)
 @given(depth=st.one_of(st.integers(0, 100), st.integers(0, 2**31 - 1),
                        st.sampled_from([10737419, 5368710, 2**31 - 1, 2**30])),
        pp=st.integers(-3, 2**31 - 1), ap=st.integers(-3, 2**31 - 1),

@@ -1,6 +1,7 @@
 """Exact decimal parsing: parse_decimal(text) == float(text) bit for bit, and the wire
 text's mantissa/scale are kept exactly whenever they are returned."""
 import math
+import os
 import struct
 from decimal import Decimal
 
@@ -11,7 +12,10 @@ from hypothesis import strategies as st
 from ccxtpro_fast import _core
 from ccxtpro_fast._core import DecimalError, parse_decimal
 
-SETTINGS = settings(max_examples=1500, deadline=None)
+# `pytest -m slow` reruns this file with CCXF_DEEP=20 (tests/test_fuzz_deep.py)
+DEEP = int(os.environ.get("CCXF_DEEP", "1"))
+
+SETTINGS = settings(max_examples=1500 * DEEP, deadline=None)
 
 
 def same_float(a, b):
@@ -151,7 +155,7 @@ def wire_text(draw):
     return text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200 * DEEP, deadline=None)
 @given(bids=st.lists(st.tuples(wire_text(), wire_text()), max_size=30, unique_by=lambda l: Decimal(l[0])),
        asks=st.lists(st.tuples(wire_text(), wire_text()), max_size=30, unique_by=lambda l: Decimal(l[0])))
 def test_checksum_text_rebuilds_wire_strings_with_trailing_zeros(bids, asks):

@@ -5,13 +5,19 @@ whatever objects they are given, so they are fed floats; ours get the same numbe
 randomly as a float, an int or decimal text (exchanges send text, and the core keeps it
 for checksums), and must come out as ccxt's floats. After every step every book made so
 far (copies included) is compared in full."""
+import os
+
+
 from ccxt.async_support.base.ws import order_book as ccxt_ob
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccxtpro_fast import _core
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# `pytest -m slow` reruns this file with CCXF_DEEP=20 (tests/test_fuzz_deep.py)
+DEEP = int(os.environ.get("CCXF_DEEP", "1"))
+
+SETTINGS = settings(max_examples=120 * DEEP, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # few distinct prices so updates and deletes hit existing levels
 PRICES = [round(100 + 0.5 * i, 1) for i in range(-12, 13)]

@@ -5,6 +5,7 @@ order id -> (price, amount)), sorted on demand. After every step each side must 
 strictly sorted best first, hold no zero amounts, equal the model, and agree with itself
 through len, indexing (negative indices too), slicing, iteration, price(i)/amount(i)."""
 import math
+import os
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -12,7 +13,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from ccxtpro_fast import _core
 
-SETTINGS = settings(max_examples=40, stateful_step_count=40, deadline=None,
+# `pytest -m slow` reruns this file with CCXF_DEEP=20 (tests/test_fuzz_deep.py)
+DEEP = int(os.environ.get("CCXF_DEEP", "1"))
+
+SETTINGS = settings(max_examples=40 * DEEP, stateful_step_count=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # a narrow grid makes updates and deletes hit existing levels; a few far prices too
@@ -199,8 +203,6 @@ class BookMachine(RuleBasedStateMachine):
             for sl in (slice(None), slice(1, None), slice(None, 3), slice(-2, None),
                        slice(None, None, 2), slice(None, None, -1), slice(5, 1, -2)):
                 assert side[sl] == levels[sl]
-            if self.depth and n:
-                pass
 
 
 def machine(book_class, kind):
