@@ -333,6 +333,13 @@ class OkxNative:
         client.reject(state['error'], message_hash)
         return None
 
+    async def close(self, clean_instance_data=False):
+        for state in self._okx_resyncs.values():
+            if state['timer'] is not None:
+                state['timer'].cancel()
+        self._okx_resyncs.clear()
+        await super().close(clean_instance_data)
+
     # ------------------------------------------------------------------ trades, tickers, candles
 
     def _okx_on_trades(self, client, message):

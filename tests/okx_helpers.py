@@ -129,8 +129,13 @@ def watcher(ex, symbol, results, **kw):
             try:
                 book = await ex.watch_order_book(symbol, **kw)
                 results.append(book["nonce"])
+                ex._poke()
             except asyncio.CancelledError:
                 raise
             except Exception as error:     # noqa: BLE001 - recorded for the assertions
                 ex.errors.append((symbol, error))
+                ex._poke()
+                if len(ex.errors) > 50:
+                    raise
+                await asyncio.sleep(0)      # a failing watch must not starve the loop
     return asyncio.ensure_future(loop())

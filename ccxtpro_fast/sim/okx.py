@@ -401,19 +401,17 @@ class Okx(Protocol):
 
     # --- faults ---------------------------------------------------------------------------
     def corrupt(self, stream: str, data: bytes, rng) -> bytes:
-        """Keep the frame well-formed but change one size (the best-priced book level of
-        the message, a trade, the ticker's bid size, a candle's volume); the published
-        checksum stays as it was, so a client that verifies it sees the damage."""
+        """Keep the frame well-formed but change one size (a book level inside the top
+        25, a trade, the ticker's bid size, a candle's volume); the published checksum
+        stays as it was, so a client that verifies it sees the damage."""
         msg = orjson.loads(data)
         items = msg.get("data") if isinstance(msg, dict) else None
         if not items:
             return data[: len(data) // 2]
         item = items[0]
         if isinstance(item, dict) and (item.get("bids") or item.get("asks")):
-            side = rng.choice([k for k in ("bids", "asks") if item.get(k)])
-            # the best-priced level of the message: inside the top 25 the checksum covers
-            pick = max if side == "bids" else min
-            lvl = pick(item[side], key=lambda lv: Decimal(lv[0]))
+            levels = self._checksummed_levels(stream, item)
+            lvl = levels[rng.randrange(len(levels))]
             lvl[1] = _bump(lvl[1])
         elif isinstance(item, dict) and "sz" in item:
             item["sz"] = _bump(item["sz"])
@@ -424,6 +422,28 @@ class Okx(Protocol):
         else:
             return data[: len(data) // 2]
         return orjson.dumps(msg)
+
+    def _checksummed_levels(self, stream: str, item: dict) -> list:
+        """The message's levels inside the top 25 the checksum covers (a damaged level
+        deeper than that is invisible to it, by design); with a replay, or when none
+        is, the best-priced level of each side."""
+        inst = stream.partition(":")[2]
+        source = self.server.source
+        spec = self._specs().get(inst)
+        out = []
+        if spec is not None and not hasattr(source, "snapshot"):
+            st = source.market(KIND, inst)
+            f = self.fmt(spec)
+            for key, side, better in (("bids", st.bids, lambda a, b: a >= b), ("asks", st.asks, lambda a, b: a <= b)):
+                top = side.top(CHECKSUM_DEPTH)
+                limit = Decimal(f.p(top[-1][0])) if len(top) == CHECKSUM_DEPTH else None
+                out += [lv for lv in item.get(key) or () if limit is None or better(Decimal(lv[0]), limit)]
+        if not out:
+            if item.get("bids"):
+                out.append(max(item["bids"], key=lambda lv: Decimal(lv[0])))
+            if item.get("asks"):
+                out.append(min(item["asks"], key=lambda lv: Decimal(lv[0])))
+        return out
 
     # --- REST ---------------------------------------------------------------------------
     def rest_routes(self):
