@@ -251,6 +251,8 @@ class _DepthSync:
         book.reset(snapshot)        # spot step 6
         nonce = last
         for k, (U, u, pu, E, data, bids, asks) in enumerate(buffer):
+            if k and (u <= nonce if pu is None else u < nonce):
+                continue            # update procedure 1 / step 4: a late (reordered) event
             if k and (U != nonce + 1 if pu is None else pu != nonce):
                 del buffer[:k]      # a gap inside the buffer: bridge from there on
                 return False

@@ -107,4 +107,9 @@ async def drained(s, clients):
                 if sent and ex.frames.get(client.url, 0) < max(sent):
                     return False
         return True
-    await until(done, what="clients to drain the simulator's frames")
+    try:
+        await until(done, what="clients to drain the simulator's frames")
+    except AssertionError:
+        counts = {type(ex).__name__: dict(ex.frames) for ex in clients}
+        sent = [(c.host, c.path, c.sent) for c in s.connections]
+        raise AssertionError(f"clients did not drain: handled {counts}, sent {sent}") from None
