@@ -35,3 +35,46 @@ def test_price_amount_out_of_range_raise_index_error(cls, i):
     empty = cls()
     with pytest.raises(IndexError):
         empty.price(0)
+
+
+@pytest.mark.parametrize("depth", [10737419, 5368710, 2**31 - 1])
+def test_checksum_depth_that_overflowed_the_buffer_size(depth):
+    # 2 * depth * 200 in a C int wrapped (10737419 -> a 304-byte buffer for a 120 kB text:
+    # a heap overflow) or asked for gigabytes; the depth is now clamped to the book
+    book = _core.OrderBook({})
+    book["bids"].store_levels([[f"{10000 - i}.12345678", "123456.12345678"] for i in range(2000)])
+    book["asks"].store_levels([[f"{20000 + i}.12345678", "123456.12345678"] for i in range(2000)])
+    full = book.checksum_text(_core.CHECKSUM_OKX, 2000)
+    assert len(full) > 100000
+    assert book.checksum_text(_core.CHECKSUM_OKX, depth) == full
+    assert book.checksum(_core.CHECKSUM_OKX, depth) == book.checksum(_core.CHECKSUM_OKX, 2000)
+
+
+def test_indexed_reprice_with_an_incomparable_id_loses_nothing():
+    # the order used to leave the side (and enter the hashmap at its new price) before the
+    # id comparison that raised: a lost order and a dangling id
+    side = _core.IndexedAsks([["0.25", "1", 0], ["0.50", "1", "a"]])
+    with pytest.raises(TypeError):
+        side.store_array(["0.25", "2", "a"])
+    assert side.tolist() == [[0.25, 1.0, 0], [0.5, 1.0, "a"]]
+    side.store_array([None, "3", "a"])  # still found by id, at its old price
+    assert side.tolist() == [[0.25, 1.0, 0], [0.5, 3.0, "a"]]
+    side.store_array([None, 0, "a"])
+    assert side.tolist() == [[0.25, 1.0, 0]]
+
+
+def test_negative_depth_no_longer_corrupts_a_side():
+    # limit() with depth -1 gave the side a negative length: SystemError from len(), then
+    # a crash on the next store
+    with pytest.raises(ValueError):
+        _core.Asks([["1", "1"]], -1)
+    side = _core.Asks([["1", "1"], ["2", "1"]], 0)  # 0 and None mean unlimited, as in ccxt
+    side.limit()
+    assert len(side) == 2
+
+
+def test_counted_count_is_checked_before_the_level_is_stored():
+    side = _core.CountedBids([[10.0, 1.0, 2]])
+    with pytest.raises(ValueError):
+        side.store_array([11.0, 5.0, "abc"])  # used to leave [11.0, 5.0, 0.0] behind
+    assert side.tolist() == [[10.0, 1.0, 2]]
