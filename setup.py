@@ -10,6 +10,7 @@ environment variables, never by editing this file:
 """
 import os
 
+import Cython
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -36,7 +37,10 @@ compile_args = [
     "-fno-tree-loop-distribute-patterns",
 ]
 link_args = []
-macros = [("CCXF_BUILD_MODE", '"debug"' if DEBUG else '"release"')]
+macros = [
+    ("CCXF_BUILD_MODE", '"debug"' if DEBUG else '"release"'),
+    ("CCXF_CYTHON_VERSION", f'"{Cython.__version__}"'),
+]
 if DEBUG:
     compile_args += ["-O0", "-g"]
 else:

@@ -8,12 +8,11 @@ def build_info():
     import sys
 
     import ccxt
-    import Cython
 
     return {
         "mode": _orderbook.BUILD_MODE,
         "assertions": _orderbook.BUILD_MODE != "release",
         "python": sys.version.split()[0],
-        "cython": getattr(Cython, "__version__", None),
+        "cython": _orderbook.BUILD_CYTHON,   # the Cython that generated the C, at build time
         "ccxt": ccxt.__version__,
     }

@@ -1022,5 +1022,7 @@ cdef class IndexedOrderBook(OrderBook):
 
 cdef extern from *:
     const char *CCXF_BUILD_MODE
+    const char *CCXF_CYTHON_VERSION
 
 BUILD_MODE = CCXF_BUILD_MODE.decode('ascii')
+BUILD_CYTHON = CCXF_CYTHON_VERSION.decode('ascii')

@@ -526,9 +526,21 @@ static inline Py_ssize_t ccxf_render_kraken(char *out, double v, const char *tex
     }
 from_float:
     {
-        double scaled = fabs(v) * (precision <= 22 ? ccxf_pow10[precision] : pow(10.0, precision));
-        if (!(scaled < 1.8e19)) return 0;
-        return ccxf_render_digits(out, (uint64_t)llround(scaled));
+        /* The float came from a decimal with `precision` decimals: find the integer N of
+         * units whose N / 10^precision rounds to it. x * 10^precision is within an ulp or
+         * two of N; above 2^51 units that can round to a neighbour, so check N and its
+         * neighbours by dividing back (exact: N < 2^53 and 10^precision are doubles). */
+        double x = fabs(v), scale;
+        uint64_t n;
+        if (precision > 22) return 0;
+        scale = ccxf_pow10[precision];
+        if (!(x * scale < 9007199254740992.0)) return 0;
+        n = (uint64_t)llround(x * scale);
+        if ((double)n / scale != x) {
+            if (n > 0 && (double)(n - 1) / scale == x) n -= 1;
+            else if ((double)(n + 1) / scale == x) n += 1;
+        }
+        return ccxf_render_digits(out, n);
     }
 }
 
