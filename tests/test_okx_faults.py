@@ -11,7 +11,7 @@ import asyncio
 
 import ccxt.pro
 import pytest
-from ccxt.base.errors import ChecksumError, InvalidNonce
+from ccxt.base.errors import ChecksumError, InvalidNonce, NetworkError
 
 import ccxtpro_fast
 from ccxtpro_fast import sim
@@ -50,6 +50,10 @@ def _wrong_states(ex, truth, inst):
             if ts in truth[inst] and (bids, asks) != truth[inst][ts]:
                 wrong.append(ts)
     return wrong
+
+
+def _snapshots(ex, inst):
+    return sum(1 for m, _ in ex.trace[("books", inst)] if m["action"] == "snapshot")
 
 
 def _assert_swap_uninterrupted(ex, truth, s, ticks):
@@ -240,6 +244,59 @@ def test_resync_without_a_snapshot_times_out_with_the_error():
                 assert [(sym, type(e)) for sym, e in ex.errors] == [("BTC/USDT", InvalidNonce)]
                 assert ex.resyncs == [("books", BTC, "InvalidNonce")]
                 assert ex.counts[("books", SWAP)] == 6
+            finally:
+                await _stop(ex, tasks)
+
+    run(main())
+
+
+@pytest.mark.parametrize("fault", ["reorder", "stall", "disconnect"])
+def test_other_shared_faults(fault):
+    """Reorder: two BTC-USDT updates swapped -> a prevSeqId gap -> that symbol resyncs.
+    Stall: output held, then flushed in order -> nothing to repair. Disconnect: the
+    connection drops -> the mixin reconnects (autoReconnect), resubscribes, and the new
+    snapshots make both books right again."""
+    async def main():
+        async with sim.serve("okx", sim.Generator(seed=13)) as s:
+            truth = record_truth(s)
+            config = {"options": {"ws": {"autoReconnect": True, "reconnectDelay": 10}}}
+            ex, tasks, results = await _start(s, ccxtpro_fast.okx, config)
+            try:
+                if fault == "reorder":
+                    f = s.inject(sim.Reorder("books:" + BTC, after=3))
+                elif fault == "stall":
+                    f = s.inject(sim.Stall("books:*", after=3))
+                else:
+                    f = s.inject(sim.Disconnect("books:" + BTC, after=3))
+                await s.step(10)
+                assert f.done.is_set()
+                if fault == "stall":
+                    assert ex.counts[("books", BTC)] < 11
+                    f.release()
+                if fault == "disconnect":
+                    # reconnected and resubscribed: a second snapshot of each instrument
+                    await ex.wait_until(lambda: _snapshots(ex, BTC) == 2 and _snapshots(ex, SWAP) == 2)
+                await s.step(10)
+                for inst, symbol in (("BTC-USDT", "BTC/USDT"), (SWAP, "BTC/USDT:USDT")):
+                    await ex.wait_until(lambda: (ex.orderbooks.get(symbol) or {}).get("nonce")
+                                        == s.protocol.current_seq(inst))
+                    book = ex.orderbooks[symbol]
+                    assert (book["bids"][:], book["asks"][:]) == truth_levels(s, inst)
+                    assert _wrong_states(ex, truth, inst) == []
+                if fault == "reorder":
+                    assert ex.resyncs == [("books", BTC, "InvalidNonce")] and ex.errors == []
+                    _assert_swap_uninterrupted(ex, truth, s, 20)
+                elif fault == "stall":
+                    assert ex.resyncs == [] and ex.errors == []
+                    _assert_swap_uninterrupted(ex, truth, s, 20)
+                else:
+                    # frames the simulator still sends after it dropped the socket (the
+                    # connection is marked closed only when picows reports it) can reveal
+                    # a gap first: that instrument may resync before the reconnect
+                    assert set(ex.resyncs) <= {("books", BTC, "InvalidNonce")}
+                    # whether a waiter sees the drop is the transport's business (ccxt's
+                    # NetworkError if it does); the books must be right either way
+                    assert all(isinstance(e, NetworkError) for _, e in ex.errors)
             finally:
                 await _stop(ex, tasks)
 

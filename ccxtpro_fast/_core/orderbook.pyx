@@ -64,6 +64,17 @@ cdef int _checksum_depth(object book, int depth) except -1:
     return min(depth, max(len(book['bids']), len(book['asks'])))
 
 
+cdef inline Py_ssize_t _kraken_number(char *out, double v, const char *text, uint8_t len,
+                                      int precision) except -1:
+    # the renderer used to write nothing (a wrong checksum text, silently) for a number
+    # without wire text that it cannot write exactly at this precision
+    cdef Py_ssize_t n = ccxf_render_kraken(out, v, text, len, precision)
+    if n < 0:
+        raise ValueError(f'Kraken v2 checksum: {v!r} came without text and cannot be '
+                         f'written exactly at {precision} decimals')
+    return n
+
+
 cdef inline bint _json_ws(char c):
     # JSON whitespace only: the old `<= 32` test let control characters through, and (char
     # is signed) every byte >= 0x80 as well
@@ -992,16 +1003,16 @@ cdef class OrderBook(dict):
                 raise ValueError(f'Kraken v2 precisions above {_MAX_KRAKEN_PRECISION} decimals')
             for j in range(na):
                 lv = ccxf_at(&asks.s, asks.s.n - 1 - j)
-                o += ccxf_render_kraken(buf + o, lv.price, lv.price_text, lv.price_len,
-                                        price_precision)
-                o += ccxf_render_kraken(buf + o, lv.amount, lv.amount_text, lv.amount_len,
-                                        amount_precision)
+                o += _kraken_number(buf + o, lv.price, lv.price_text, lv.price_len,
+                                    price_precision)
+                o += _kraken_number(buf + o, lv.amount, lv.amount_text, lv.amount_len,
+                                    amount_precision)
             for j in range(nb):
                 lv = ccxf_at(&bids.s, bids.s.n - 1 - j)
-                o += ccxf_render_kraken(buf + o, lv.price, lv.price_text, lv.price_len,
-                                        price_precision)
-                o += ccxf_render_kraken(buf + o, lv.amount, lv.amount_text, lv.amount_len,
-                                        amount_precision)
+                o += _kraken_number(buf + o, lv.price, lv.price_text, lv.price_len,
+                                    price_precision)
+                o += _kraken_number(buf + o, lv.amount, lv.amount_text, lv.amount_len,
+                                    amount_precision)
             return o
         raise ValueError(f'unknown checksum format {fmt}')
 

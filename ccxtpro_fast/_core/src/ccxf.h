@@ -492,7 +492,8 @@ static inline Py_ssize_t ccxf_render_wire(char *out, double v, const char *text,
 }
 
 /* Kraken's form of a number: its text at `precision` decimals (as on the wire when
- * precision < 0) with "." removed and leading zeros stripped. */
+ * precision < 0) with "." removed and leading zeros stripped. Returns -1 when a number
+ * without wire text cannot be written exactly at `precision` (the caller raises). */
 static inline Py_ssize_t ccxf_render_kraken(char *out, double v, const char *text, uint8_t len,
                                             int precision)
 {
@@ -532,9 +533,10 @@ from_float:
          * neighbours by dividing back (exact: N < 2^53 and 10^precision are doubles). */
         double x = fabs(v), scale;
         uint64_t n;
-        if (precision > 22) return 0;
+        /* past these bounds the digits are not exact: refuse rather than write none */
+        if (precision > 22) return -1;
         scale = ccxf_pow10[precision];
-        if (!(x * scale < 9007199254740992.0)) return 0;
+        if (!(x * scale < 9007199254740992.0)) return -1;
         n = (uint64_t)llround(x * scale);
         if ((double)n / scale != x) {
             if (n > 0 && (double)(n - 1) / scale == x) n -= 1;
