@@ -76,5 +76,29 @@ def test_negative_depth_no_longer_corrupts_a_side():
 def test_counted_count_is_checked_before_the_level_is_stored():
     side = _core.CountedBids([[10.0, 1.0, 2]])
     with pytest.raises(ValueError):
-        side.store_array([11.0, 5.0, "abc"])  # used to leave [11.0, 5.0, 0.0] behind
+        side.store_array([11.0, 5.0, float("nan")])  # used to leave [11.0, 5.0, 0.0] behind
     assert side.tolist() == [[10.0, 1.0, 2]]
+
+
+def test_counted_third_value_that_is_not_a_number_is_kept_as_given():
+    # ccxt.pro's bitget stores [price, amount, [price_text, amount_text]] in a counted book
+    side = _core.CountedBids([[10.0, 1.0, 2]], 2)
+    side.store_array([11.0, 5.0, ["11.0", "5.0"]])
+    side.store_array([9.0, 1.0, "n"])
+    assert side.tolist() == [[11.0, 5.0, ["11.0", "5.0"]], [10.0, 1.0, 2], [9.0, 1.0, "n"]]
+    side.limit()
+    assert side.tolist() == [[11.0, 5.0, ["11.0", "5.0"]], [10.0, 1.0, 2]]
+    side.store_array([11.0, 6.0, 3])
+    assert side.copy().tolist() == [[11.0, 6.0, 3], [10.0, 1.0, 2]]
+
+
+@pytest.mark.parametrize("value, precision", [(1e15, 8), (45283.5, 23), (1e300, 2)])
+def test_kraken_v2_number_without_text_is_refused_not_dropped(value, precision):
+    # the renderer returned 0 bytes for these: the number silently vanished from the text
+    b = _core.OrderBook({})
+    b["asks"].store_levels([[value, 2.5]])
+    with pytest.raises(ValueError, match="cannot be written exactly"):
+        b.checksum_text(_core.CHECKSUM_KRAKEN_V2, 10, precision, 8)
+    b2 = _core.OrderBook({})
+    b2["asks"].store_levels([[45283.5, 2.5]])
+    assert b2.checksum_text(_core.CHECKSUM_KRAKEN_V2, 10, 1, 8) == "452835250000000"

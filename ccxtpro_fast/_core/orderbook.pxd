@@ -79,7 +79,7 @@ cdef class Bids(OrderBookSide):
 
 
 cdef class CountedOrderBookSide(OrderBookSide):
-    pass
+    cdef dict extras
 
 
 cdef class CountedAsks(CountedOrderBookSide):

@@ -14,7 +14,7 @@ from cpython.list cimport PyList_GET_SIZE
 from cpython.long cimport PyLong_AsLongLong
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.math cimport isfinite
-from libc.stdint cimport int64_t, int8_t, uint32_t
+from libc.stdint cimport int64_t, int8_t, uint8_t, uint32_t
 from libc.string cimport memcpy
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
@@ -129,6 +129,12 @@ CHECKSUM_OKX = 1        # OKX, Bitget: top 25, bid:ask interleaved "p:q", wire t
 CHECKSUM_KRAKEN = 2     # Kraken v1: top 10 asks then bids, "." and leading zeros removed
 CHECKSUM_KRAKEN_V2 = 3  # Kraken v2: as v1, numbers rendered at the pair's precisions
 CHECKSUM_BITFINEX = 4   # Bitfinex: top 25, bid/ask interleaved, JS numbers, asks negative
+
+cdef enum:
+    # what a counted level's third value is
+    EXTRA_FLOAT = 0
+    EXTRA_INT = 1
+    EXTRA_OBJECT = 2
 
 cdef enum:
     FMT_OKX = 1
@@ -566,12 +572,16 @@ cdef class Bids(OrderBookSide):
 
 
 cdef class CountedOrderBookSide(OrderBookSide):
-    """Levels are [price, amount, count]; a count (or amount) of 0 removes the level."""
+    """Levels are [price, amount, count]; a count (or amount) of 0 removes the level.
+
+    An int or float count lives in the level; any other third value (ccxt.pro's bitget
+    keeps the wire strings there) is kept as given in `extras`, by price, so numeric books
+    pay nothing for it."""
 
     cdef int store_delta(self, object delta) except -1:
         cdef number_t p, a
         cdef double count_value = 0.0
-        cdef bint count_is_int = 0
+        cdef uint8_t count_kind = EXTRA_FLOAT
         cdef Py_ssize_t pos
         cdef ccxf_level *lv
         count = _sequence_item(delta, 2)
@@ -588,23 +598,35 @@ cdef class CountedOrderBookSide(OrderBookSide):
                 if not -_MAX_EXACT_COUNT <= count <= _MAX_EXACT_COUNT:
                     raise DecimalError(f'order count out of range: {count!r}')
                 count_value = <double>count
-                count_is_int = 1
-            else:
-                count_value = float(count)
+                count_kind = EXTRA_INT
+            elif type(count) is float:
+                count_value = count
                 if not isfinite(count_value):
                     raise DecimalError(f'not a finite order count: {count!r}')
+            else:
+                count_kind = EXTRA_OBJECT
         self.store_number(&p, &a)
         if a.value != 0.0:
             pos = ccxf_lower_bound(&self.s, ccxf_key(&self.s, p.value))
             lv = ccxf_at(&self.s, pos)
             lv.extra = count_value
-            lv.extra_is_int = count_is_int
+            lv.extra_is_int = count_kind
+            if count_kind == EXTRA_OBJECT:
+                if self.extras is None:
+                    self.extras = {}
+                self.extras[lv.price] = count
+            elif self.extras:
+                self.extras.pop(lv.price, None)
+        elif self.extras:
+            self.extras.pop(p.value, None)
         return 0
 
     cdef list level(self, Py_ssize_t i):
         cdef ccxf_level *lv = ccxf_at(&self.s, self.s.n - 1 - i)
-        if lv.extra_is_int:
+        if lv.extra_is_int == EXTRA_INT:
             return [lv.price, lv.amount, <long long>lv.extra]
+        if lv.extra_is_int == EXTRA_OBJECT:
+            return [lv.price, lv.amount, self.extras.get(lv.price)]
         return [lv.price, lv.amount, lv.extra]
 
     def store(self, price, size, count):
@@ -613,6 +635,28 @@ cdef class CountedOrderBookSide(OrderBookSide):
     def store_levels(self, levels):
         for delta in levels:
             self.store_delta(delta)
+
+    def limit(self):
+        cdef Py_ssize_t pos
+        cdef ccxf_level *lv
+        ccxf_truncate(&self.s, self.depth)
+        if self.extras:
+            # drop the extras of the levels the truncation removed
+            kept = {}
+            for pos in range(self.s.n):
+                lv = ccxf_at(&self.s, pos)
+                if lv.extra_is_int == EXTRA_OBJECT:
+                    kept[lv.price] = self.extras.get(lv.price)
+            self.extras = kept
+
+    def clear(self):
+        OrderBookSide.clear(self)
+        self.extras = None
+
+    def copy(self):
+        cdef CountedOrderBookSide other = OrderBookSide.copy(self)
+        other.extras = dict(self.extras) if self.extras else None
+        return other
 
 
 cdef class CountedAsks(CountedOrderBookSide):
