@@ -129,7 +129,8 @@ class _DepthSync:
         self.hash = 'orderbook::' + symbol
         self.synced = False
         self.first = False      # the next live event is the first after the snapshot
-        self.buffer = []        # (U, u, pu, E, frame or None, bids, asks) while not synced
+        self.buffer = []        # (U, u, pu, E, frame or None, bids, asks) while not synced; never
+                                # replaced (it is also the book's ``cache``)
         self.gen = 0            # bumped by every (re)start: a stale snapshot fetch gives up
         self.client = None
         self.limit = None
@@ -148,7 +149,7 @@ class _DepthSync:
     def start(self, client, limit, params):
         """The subscription is acknowledged (step 1 done): buffer, fetch a snapshot."""
         if self.client is not client:
-            self.buffer = []
+            self.buffer.clear()
         self.client = client
         self.limit = limit
         self.params = params
@@ -274,7 +275,9 @@ class _DepthSync:
         self.resyncs += 1
         self.synced = False
         self.history.clear()
-        self.buffer = [event] if event is not None else []
+        self.buffer.clear()
+        if event is not None:
+            self.buffer.append(event)
         self.client = client
         self.gen += 1
         logger.info('%s %s: order book out of sync (%s), resynchronising', exchange.id, self.symbol, reason)
@@ -288,7 +291,7 @@ class _DepthSync:
         ccxt.pro does when its snapshot fails."""
         exchange = self.exchange
         self.synced = False
-        self.buffer = []
+        self.buffer.clear()
         if not isinstance(error, BaseError):
             error = InvalidNonce(exchange.id + ' ' + self.symbol + ' order book could not be synchronised' +
                                  ('' if error is None else ': ' + type(error).__name__ + ' ' + str(error)))
@@ -472,8 +475,11 @@ class BinanceNative:
             if book is None:
                 book = self.orderbooks[symbol] = self.order_book({}, limit)
             book['nonce'] = None
-            book.cache = []
-            self._bn_depth_state(symbol).start(client, limit, params)
+            state = self._bn_depth_state(symbol)
+            # ccxt.pro buffers in book.cache: the same list, so len(book.cache) still
+            # tells how many diffs wait for the snapshot (entries are (U, u, pu, E, ...))
+            book.cache = state.buffer
+            state.start(client, limit, params)
 
     def binance_book_state(self, symbol):
         """Sync state and counters of ``symbol``'s book (tests, diagnostics)."""
@@ -669,7 +675,7 @@ class BinanceNative:
         for state in self._bn_books.values():
             if state.client is client:
                 state.synced = False
-                state.buffer = []
+                state.buffer.clear()
                 state.tops.clear()
                 state.gen += 1
 
