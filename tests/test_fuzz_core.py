@@ -300,10 +300,10 @@ def test_store_levels_with_garbage_applies_exactly_a_prefix(is_bid, kind, rows):
         assert [row[:2] for row in side.tolist()] == prefixes({}, intended, is_bid)[-1]
 
 
-@pytest.mark.parametrize("count", ["abc", [1], {"a": 1}, object(), float("nan"), float("inf"),
-                                   2**64, -(2**70)])
+@pytest.mark.parametrize("count", [float("nan"), float("inf"), 2**64, -(2**70)])
 def test_counted_bad_count_leaves_the_level_untouched(count):
-    # (a falsy count, [] or {} included, deletes the level, as in ccxt)
+    # (a falsy count, [] or {} included, deletes the level, as in ccxt; a third value that
+    # is not a number is kept as given, as in ccxt: tests/test_orderbook_regressions.py)
     side = _core.CountedBids([[10.0, 1.0, 2]])
     with pytest.raises(ERRORS):
         side.store_array([10.0, 5.0, count])
@@ -363,8 +363,11 @@ def test_checksum_with_any_depth_or_precision(depth, pp, ap, fmt):
     try:
         crc = b.checksum(fmt, depth, pp, ap)
         text = b.checksum_text(fmt, depth, pp, ap)
-    except ValueError:
-        assert fmt == _core.CHECKSUM_KRAKEN_V2 and (min(pp, ap) < 0 or max(pp, ap) > 30)
+    except ValueError as e:
+        # only Kraken v2 takes precisions: out of range, or a number that came without
+        # wire text and cannot be written exactly at that precision (the asks here)
+        assert fmt == _core.CHECKSUM_KRAKEN_V2
+        assert min(pp, ap) < 0 or max(pp, ap) > 30 or "cannot be written exactly" in str(e)
         return
     assert zlib.crc32(text.encode()) & 0xFFFFFFFF == crc & 0xFFFFFFFF
     # beyond the book's size the depth changes nothing
