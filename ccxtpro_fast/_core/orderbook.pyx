@@ -636,6 +636,12 @@ cdef class CountedOrderBookSide(OrderBookSide):
         for delta in levels:
             self.store_delta(delta)
 
+    def store_json(self, data, *args):
+        # the raw-bytes parser reads price and amount only: on a counted side every level
+        # came out with a count of 0, a level that a count of 0 should have deleted
+        raise TypeError('store_json is for price-level sides; a counted side needs its '
+                        'counts: use store_levels')
+
     def limit(self):
         cdef Py_ssize_t pos
         cdef ccxf_level *lv
