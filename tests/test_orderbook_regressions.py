@@ -102,3 +102,12 @@ def test_kraken_v2_number_without_text_is_refused_not_dropped(value, precision):
     b2 = _core.OrderBook({})
     b2["asks"].store_levels([[45283.5, 2.5]])
     assert b2.checksum_text(_core.CHECKSUM_KRAKEN_V2, 10, 1, 8) == "452835250000000"
+
+
+@pytest.mark.parametrize("cls", [_core.CountedBids, _core.CountedAsks])
+def test_counted_side_refuses_store_json(cls):
+    # the raw-bytes parser reads no count: every level came out with a count of 0
+    side = cls([[10.0, 1.0, 2]])
+    with pytest.raises(TypeError):
+        side.store_json(b'[["1","2",3]]')
+    assert side.tolist() == [[10.0, 1.0, 2]]
