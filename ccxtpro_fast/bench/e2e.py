@@ -95,7 +95,7 @@ def make_session(path: Path, *, warmup: int, messages: int, rate: float | None, 
 # ---------------------------------------------------------------- the two processes
 
 
-def serve(session: str, speed: float | None, pipe) -> None:
+def serve(session: str, speed: float | None, pipe, stamp: bool = True) -> None:
     """The simulator process: serve the session, tell the ports, record send times."""
     from ccxtpro_fast import sim
 
@@ -103,7 +103,8 @@ def serve(session: str, speed: float | None, pipe) -> None:
         sent: list[int] = []
         clock = time.perf_counter_ns
         async with sim.serve("binance", sim.Replay(session, speed=speed), ping_interval=None) as s:
-            s.sent_listeners.append(lambda conn, stream, data: sent.append(clock()))
+            if stamp:
+                s.sent_listeners.append(lambda conn, stream, data: sent.append(clock()))
             pipe.send((s.ws_base.rsplit(":", 1)[1], s.http_base.rsplit(":", 1)[1]))
             await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
         pipe.send(sent)
@@ -144,11 +145,11 @@ def consume(impl: str, ws_port: int, http_port: int, start_u: int, last_u: int, 
 
 
 def run_pair(session: Path, speed: float | None, impl: str, start_u: int, last_u: int,
-             timeout: float = 300.0) -> tuple[dict, list[int]]:
+             stamp: bool = True, timeout: float = 300.0) -> tuple[dict, list[int]]:
     ctx = mp.get_context("spawn")
     sim_end, sim_child = ctx.Pipe()
     cli_end, cli_child = ctx.Pipe()
-    server = ctx.Process(target=serve, args=(str(session), speed, sim_child), daemon=True)
+    server = ctx.Process(target=serve, args=(str(session), speed, sim_child, stamp), daemon=True)
     server.start()
     ws_port, http_port = sim_end.recv()
     client = ctx.Process(target=consume, args=(impl, ws_port, http_port, start_u, last_u, cli_child),
@@ -173,7 +174,7 @@ def throughput(session: Path, ids: list[int], warmup: int) -> dict:
     out = {}
     start_u = ids[warmup - 1]
     for impl in IMPLEMENTATIONS:
-        result, _ = run_pair(session, 1.0, impl, start_u, ids[-1])
+        result, _ = run_pair(session, 1.0, impl, start_u, ids[-1], stamp=False)
         wakes = result["wakes"]
         first = next(i for i, (u, _) in enumerate(wakes) if u >= start_u)
         t_first = wakes[first][1]

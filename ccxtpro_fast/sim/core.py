@@ -209,6 +209,9 @@ def protocol_class(name: str) -> type[Protocol]:
 # connections
 # --------------------------------------------------------------------------------------
 
+_SHORT_HEADERS = tuple(bytes((0x81, n)) for n in range(126))
+
+
 class Connection(WSListener):
     """One client WebSocket. Holds its kind, subscriptions and output gate."""
 
@@ -277,24 +280,25 @@ class Connection(WSListener):
             return
         frame = self.server.protocol.frame
         parts = []
+        append = parts.append
         for stream, payload in items:
             data = frame(self, stream, payload)
             n = len(data)
             # a server's text frame: FIN + opcode 1, no mask (RFC 6455 section 5.2)
             if n < 126:
-                parts.append(bytes((0x81, n)))
+                append(_SHORT_HEADERS[n])
             elif n < 65536:
-                parts.append(b"\x81\x7e" + n.to_bytes(2, "big"))
+                append(b"\x81\x7e" + n.to_bytes(2, "big"))
             else:
-                parts.append(b"\x81\x7f" + n.to_bytes(8, "big"))
-            parts.append(data)
-        self.transport.underlying_transport.write(b"".join(parts))
-        self.sent += len(items)
+                append(b"\x81\x7f" + n.to_bytes(8, "big"))
+            append(data)
         listeners = self.server.sent_listeners
         if listeners:
             for stream, payload in items:
                 for listener in listeners:
                     listener(self, stream, payload)
+        self.transport.underlying_transport.write(b"".join(parts))
+        self.sent += len(items)
 
     def send_stream(self, stream: str, payload: bytes) -> None:
         """Deliver one data frame on ``stream`` through the fault pipeline."""
@@ -307,10 +311,10 @@ class Connection(WSListener):
             if self._held is not None:
                 self._held.append(item)
             else:
-                self.transport.send(WSMsgType.TEXT, item)
-                self.sent += 1
                 for listener in self.server.sent_listeners:
                     listener(self, stream, item)
+                self.transport.send(WSMsgType.TEXT, item)
+                self.sent += 1
 
     def subscribe(self, streams: Iterable[str]) -> None:
         new = [s for s in streams if s not in self.streams]
@@ -376,8 +380,9 @@ class SimServer:
         self.connections: list[Connection] = []
         self.faults = FaultPipeline(self)
         self.rest_log: list[tuple[str, str]] = []       # (method, path?query) served
-        # callables (conn, stream, data) told of each data frame as it is written to the
-        # socket: the benchmark's latency clock starts here
+        # callables (conn, stream, data) told of each data frame just before it is written
+        # to the socket: the benchmark's latency clock starts there (told after the write,
+        # a preempted simulator would stamp frames the client already has)
         self.sent_listeners: list = []
         self._subs: dict[tuple[str, str], set[Connection]] = {}
         self._sub_changed = asyncio.Condition()

@@ -76,12 +76,15 @@ class Replay:
         speed = self.speed
         origin = frames[0].ts
         t0 = time.monotonic()
+        kind, streams = conn.kind, conn.streams     # the live set: subscriptions may change
         batch: list = []
+        last_ts = None
         for f in frames:
-            if f.kind != conn.kind or f.stream not in conn.streams:
+            if f.kind != kind or f.stream not in streams:
                 continue
             paced = False
-            if speed:
+            if speed and f.ts != last_ts:           # frames of one instant share one check
+                last_ts = f.ts
                 delay = (f.ts - origin) / speed - (time.monotonic() - t0)
                 if delay > 0:
                     if batch:
@@ -92,12 +95,12 @@ class Replay:
             if not conn.is_open:
                 return
             # a frame waited for goes out at its time; frames already due go out together,
-            # 64 at a time, between socket drains
+            # 256 at a time, between socket drains
             batch.append((f.stream, f.payload))
             if paced:
                 conn.send_streams(batch)
                 batch = []
-            elif len(batch) >= 64:
+            elif len(batch) >= 256:
                 conn.send_streams(batch)
                 batch = []
                 if not conn._writable.is_set():
