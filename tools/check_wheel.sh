@@ -13,6 +13,7 @@ python3 -m venv "$work/venv"
 source "$work/venv/bin/activate"
 pip install -q "$wheel[test]"
 cp -r tests "$work/tests"
+cp pyproject.toml "$work/"   # the pytest settings (markers, deselected slow runs), not the package
 cd "$work"
 python - <<'PY'
 import ccxtpro_fast, sys

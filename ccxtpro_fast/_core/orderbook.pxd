@@ -28,8 +28,9 @@ cdef extern from "ccxf.h":
     int CCXF_MAX_NUMBER_TEXT
     int CCXF_LEVEL_TEXT_MAX
 
+    # not nogil: its slow path (long or exponent forms) calls CPython's dtoa
     int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value, int64_t *mant,
-                           int8_t *scale) nogil
+                           int8_t *scale)
     Py_ssize_t ccxf_render_decimal(char *out, int64_t mant, int scale) nogil
     Py_ssize_t ccxf_render_wire(char *out, double v, const char *text, uint8_t len)
     Py_ssize_t ccxf_render_js(char *out, double v)

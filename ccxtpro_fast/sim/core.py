@@ -226,6 +226,7 @@ class Connection(WSListener):
         self.transport: Optional[WSTransport] = None
         self.sent = 0                        # data frames delivered
         self.closed = asyncio.Event()
+        self.dropped = False
         self._writable = asyncio.Event()
         self._writable.set()
         self._held: Optional[list[bytes]] = None   # set while stalled
@@ -257,7 +258,7 @@ class Connection(WSListener):
     # output ---------------------------------------------------------------------------
     @property
     def is_open(self) -> bool:
-        return self.transport is not None and not self.closed.is_set()
+        return self.transport is not None and not self.dropped and not self.closed.is_set()
 
     async def writable(self) -> None:
         """Wait until the socket buffer drained below picows' high-water mark."""
@@ -333,6 +334,8 @@ class Connection(WSListener):
         """Close with a close frame (``code``) or drop the TCP connection (None)."""
         if not self.is_open:
             return
+        # nothing more goes out from here, even before picows reports the disconnection
+        self.dropped = True
         if code is None:
             self.transport.disconnect(graceful=False)
         else:
