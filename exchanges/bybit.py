@@ -33,30 +33,6 @@ __all__ = ['bybit']
 _EMPTY = ()
 
 
-class _Iso8601:
-    """ccxt's ``iso8601`` for int milliseconds, with the date/time part of the last second
-    kept (a burst of messages shares it); anything else goes to ccxt's."""
-    __slots__ = ('second', 'prefix', 'slow')
-
-    def __init__(self, slow):
-        self.second = -1
-        self.prefix = ''
-        self.slow = slow
-
-    def __call__(self, timestamp):
-        if type(timestamp) is not int or timestamp < 0:
-            return self.slow(timestamp)
-        second, ms = divmod(timestamp, 1000)
-        if second != self.second:
-            text = self.slow(timestamp)
-            if text is None:
-                return None
-            self.second = second
-            self.prefix = text[:-4]
-            return text
-        return '%s%03dZ' % (self.prefix, ms)
-
-
 def _exact_product(a, b):
     """float(Precise.string_mul(a, b)) without Precise: the exact decimal product, rounded
     once by float() (so the same double)."""
@@ -244,8 +220,8 @@ class bybit(ExchangeMixin, ccxt.pro.bybit):
         self._bybit_routes = {}
         # req_id (str) of a resync request -> its _Book
         self._bybit_resyncs = {}
-        self._bybit_iso = _Iso8601(ccxt.pro.bybit.iso8601)
         super().__init__(config)
+        self._bybit_iso = self.iso8601     # the mixin's cached iso8601
 
     # ------------------------------------------------------------------ dispatch
 

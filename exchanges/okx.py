@@ -46,7 +46,6 @@ _DEPTHS = {
 }
 _INCREMENTAL = ('books', 'books-rpi', 'books-l2-tbt', 'books50-l2-tbt')
 _CHECKSUM_DEPTH = 25
-_MILLIS = tuple('%03dZ' % ms for ms in range(1000))
 
 
 class OkxNative:
@@ -70,8 +69,6 @@ class OkxNative:
         self._okx_inst_src = None       # the markets dict the cache was built from
         self._okx_volume_index = {}     # symbol -> index of the volume in a candle row
         self._okx_resyncs = {}          # (client, channel, instId) -> resync state
-        self._okx_iso_second = None     # the second whose ISO 8601 text is cached
-        self._okx_iso_prefix = None
         handlers = {channel: self._okx_on_books for channel in _INCREMENTAL}
         handlers['books5'] = self._okx_on_top
         handlers['bbo-tbt'] = self._okx_on_top
@@ -101,18 +98,6 @@ class OkxNative:
                 elif event == 'unsubscribe' and self._okx_resyncs and self._okx_own_unsubscribe(client, arg):
                     return None
         return super().handle_message(client, message)
-
-    def _okx_iso8601(self, timestamp):
-        """ccxt's ``iso8601`` (5 us a call) with the text up to the second cached:
-        consecutive messages nearly always fall in the same second."""
-        second, millis = divmod(timestamp, 1000)
-        if second != self._okx_iso_second:
-            text = self.iso8601(second * 1000)
-            if text is None:
-                return self.iso8601(timestamp)
-            self._okx_iso_second = second
-            self._okx_iso_prefix = text[:-4]
-        return self._okx_iso_prefix + _MILLIS[millis]
 
     def _okx_market(self, inst_id):
         """(market, symbol) of an instId; ccxt's safe_market for unknown ids."""
@@ -169,7 +154,7 @@ class OkxNative:
             book = self.orderbooks.get(symbol)
             if book is None:
                 return None     # no snapshot yet (or a resync is waiting for one)
-            iso8601 = self._okx_iso8601
+            iso8601 = self.iso8601
             for update in data:
                 prev = update.get('prevSeqId')
                 if prev is not None and prev != -1 and prev != book['nonce']:
@@ -218,7 +203,7 @@ class OkxNative:
                 timestamp = self.safe_integer(update, 'ts')
                 book['nonce'] = update.get('seqId')
                 book['timestamp'] = timestamp
-                book['datetime'] = self.iso8601(timestamp)   # once per snapshot: ccxt's own
+                book['datetime'] = self.iso8601(timestamp)
                 self.orderbooks[symbol] = book
                 if self._okx_resyncs:
                     self._okx_resync_snapshot(client, channel, inst_id)
@@ -246,7 +231,7 @@ class OkxNative:
             book = self.orderbooks.get(symbol)
             if book is None:
                 book = self.orderbooks[symbol] = self.order_book({}, _DEPTHS[channel])
-            iso8601 = self._okx_iso8601
+            iso8601 = self.iso8601
             for update in message.get('data') or ():
                 timestamp = self.safe_integer(update, 'ts')
                 bids, asks = book['bids'], book['asks']

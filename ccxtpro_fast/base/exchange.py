@@ -32,6 +32,7 @@ from ccxtpro_fast._core import CountedOrderBook, IndexedOrderBook, OrderBook
 from ccxtpro_fast._core.framing import DEFLATE, GZIP, decompress
 from ccxtpro_fast.base.client import Client, Throttler
 from ccxtpro_fast.base.redact import Redactor
+from ccxtpro_fast.base.timefmt import Iso8601
 
 __all__ = ['Exchange', 'ExchangeMixin']
 
@@ -76,6 +77,9 @@ class ExchangeMixin:
         self._delayed = set()         # timers of delay(), cancelled by close()
         self._ws_redact = Redactor(self)
         super().__init__(config)
+        # an instance attribute: self.iso8601(...) in every handler gets the cached one,
+        # while the class keeps ccxt's staticmethod
+        self.iso8601 = Iso8601(type(self).iso8601)
 
     # ------------------------------------------------------------------ books, codecs
 
