@@ -10,6 +10,7 @@ cdef extern from "ccxf.h":
         uint8_t price_len
         uint8_t amount_len
         uint8_t extra_is_int
+        uint8_t amount_lazy
         char price_text[23]
         char amount_text[23]
 
@@ -43,7 +44,9 @@ cdef extern from "ccxf.h":
     void ccxf_delete_at(ccxf_side *side, Py_ssize_t pos) nogil
     void ccxf_truncate(ccxf_side *side, Py_ssize_t depth) nogil
     int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
-                   double amount, const char *atext, Py_ssize_t alen) nogil
+                   double amount, const char *atext, Py_ssize_t alen, int amount_lazy) nogil
+    double ccxf_amount(ccxf_level *lv)
+    int ccxf_parse_amount(const char *s, Py_ssize_t n, double *value, int *lazy)
 
 
 # A number as it came: its float value and, when it came as text, that text (borrowed from

@@ -158,6 +158,20 @@ cdef int _raise_parse_error(int rc, const char *data, Py_ssize_t size) except -1
     raise DecimalError(f'not a decimal number: {text!r}')
 
 
+cdef inline int _parse_level_text(const char *data, Py_ssize_t size, number_t *out, int k,
+                                  int *lazy) except -1:
+    """A level's price (k 0) or amount (k 1) from its text; the amount lazily."""
+    cdef int rc
+    if k == 0:
+        return parse_text(data, size, out)
+    rc = ccxf_parse_amount(data, size, &out.value, lazy)
+    if rc != CCXF_PARSE_OK:
+        return _raise_parse_error(rc, data, size)
+    out.text = data
+    out.len = size
+    return 0
+
+
 cdef inline bint _is_ascii_str(PyObject *o):
     return PyUnicode_CheckExact(o) and PyUnicode_IS_COMPACT_ASCII(<object>o)
 
@@ -269,7 +283,7 @@ cdef class OrderBookSide:
 
     cdef int store_number(self, number_t *price, number_t *amount) except -1:
         if ccxf_store(&self.s, price.value, price.text, price.len,
-                      amount.value, amount.text, amount.len) < 0:
+                      amount.value, amount.text, amount.len, 0) < 0:
             raise MemoryError()
         return 0
 
@@ -298,7 +312,7 @@ cdef class OrderBookSide:
         must be flat and their strings are not checked for valid UTF-8."""
         cdef Py_ssize_t i = 0, start
         cdef number_t p, a
-        cdef int k
+        cdef int k, lazy = 0
         cdef number_t *nums[2]
         nums[0] = &p
         nums[1] = &a
@@ -328,7 +342,7 @@ cdef class OrderBookSide:
                             i += 1
                         if i >= size:
                             raise ValueError('level array: unterminated string')
-                        parse_text(data + start, i - start, nums[k])
+                        _parse_level_text(data + start, i - start, nums[k], k, &lazy)
                         i += 1
                     else:
                         start = i
@@ -336,7 +350,7 @@ cdef class OrderBookSide:
                                and not _json_ws(data[i])):
                             i += 1
                         _check_json_number(data + start, i - start)
-                        parse_text(data + start, i - start, nums[k])
+                        _parse_level_text(data + start, i - start, nums[k], k, &lazy)
                     while i < size and _json_ws(data[i]):
                         i += 1
                     if k == 0:
@@ -362,7 +376,8 @@ cdef class OrderBookSide:
                         i += 1
                 if not isfinite(p.value) or not isfinite(a.value):
                     raise DecimalError('not a finite number in level array')
-                self.store_number(&p, &a)
+                if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
+                    raise MemoryError()
                 while i < size and _json_ws(data[i]):
                     i += 1
                 if i < size and data[i] == b',':
@@ -401,7 +416,7 @@ cdef class OrderBookSide:
         cdef number_t p, a
         cdef int64_t mant
         cdef int8_t scale
-        cdef int rc
+        cdef int rc, lazy
         if type(levels) is not list:
             levels = list(levels)
         n = PyList_GET_SIZE(levels)
@@ -422,17 +437,18 @@ cdef class OrderBookSide:
                 rc = ccxf_parse_decimal(p.text, p.len, &p.value, &mant, &scale)
                 if rc != CCXF_PARSE_OK:
                     _raise_parse_error(rc, p.text, p.len)
-                rc = ccxf_parse_decimal(a.text, a.len, &a.value, &mant, &scale)
+                rc = ccxf_parse_amount(a.text, a.len, &a.value, &lazy)
                 if rc != CCXF_PARSE_OK:
                     _raise_parse_error(rc, a.text, a.len)
             else:
+                lazy = 0
                 parse_number(<object>price, &p)
                 if amount == <PyObject *>None:
                     a.value = 0.0
                     a.len = 0
                 else:
                     parse_number(<object>amount, &a)
-            if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len) < 0:
+            if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
                 raise MemoryError()
 
     def store_json(self, data, Py_ssize_t start=0, Py_ssize_t stop=-1):
@@ -475,7 +491,7 @@ cdef class OrderBookSide:
 
     cdef list level(self, Py_ssize_t i):
         cdef ccxf_level *lv = ccxf_at(&self.s, self.s.n - 1 - i)
-        return [lv.price, lv.amount]
+        return [lv.price, ccxf_amount(lv)]
 
     def __len__(self):
         return self.s.n
@@ -520,7 +536,7 @@ cdef class OrderBookSide:
             i += self.s.n
         if i < 0 or i >= self.s.n:
             raise IndexError('order book side index out of range')
-        return ccxf_at(&self.s, self.s.n - 1 - i).amount
+        return ccxf_amount(ccxf_at(&self.s, self.s.n - 1 - i))
 
     def tolist(self):
         return [self.level(i) for i in range(self.s.n)]
@@ -624,10 +640,10 @@ cdef class CountedOrderBookSide(OrderBookSide):
     cdef list level(self, Py_ssize_t i):
         cdef ccxf_level *lv = ccxf_at(&self.s, self.s.n - 1 - i)
         if lv.extra_is_int == EXTRA_INT:
-            return [lv.price, lv.amount, <long long>lv.extra]
+            return [lv.price, ccxf_amount(lv), <long long>lv.extra]
         if lv.extra_is_int == EXTRA_OBJECT:
-            return [lv.price, lv.amount, self.extras.get(lv.price)]
-        return [lv.price, lv.amount, lv.extra]
+            return [lv.price, ccxf_amount(lv), self.extras.get(lv.price)]
+        return [lv.price, ccxf_amount(lv), lv.extra]
 
     def store(self, price, size, count):
         self.store_delta((price, size, count))
@@ -1021,12 +1037,12 @@ cdef class OrderBook(dict):
                         o += ccxf_render_wire(buf + o, lv.price, lv.price_text, lv.price_len)
                         buf[o] = b':'
                         o += 1
-                        o += ccxf_render_wire(buf + o, lv.amount, lv.amount_text, lv.amount_len)
+                        o += ccxf_render_wire(buf + o, ccxf_amount(lv), lv.amount_text, lv.amount_len)
                     else:
                         o += ccxf_render_js(buf + o, lv.price)
                         buf[o] = b':'
                         o += 1
-                        o += ccxf_render_js(buf + o, lv.amount)
+                        o += ccxf_render_js(buf + o, ccxf_amount(lv))
                 if i < na:
                     lv = ccxf_at(&asks.s, asks.s.n - 1 - i)
                     if o:
@@ -1036,12 +1052,12 @@ cdef class OrderBook(dict):
                         o += ccxf_render_wire(buf + o, lv.price, lv.price_text, lv.price_len)
                         buf[o] = b':'
                         o += 1
-                        o += ccxf_render_wire(buf + o, lv.amount, lv.amount_text, lv.amount_len)
+                        o += ccxf_render_wire(buf + o, ccxf_amount(lv), lv.amount_text, lv.amount_len)
                     else:
                         o += ccxf_render_js(buf + o, lv.price)
                         buf[o] = b':'
                         o += 1
-                        o += ccxf_render_js(buf + o, -lv.amount)
+                        o += ccxf_render_js(buf + o, -ccxf_amount(lv))
             return o
         if fmt == FMT_KRAKEN or fmt == FMT_KRAKEN_V2:
             if fmt == FMT_KRAKEN:
@@ -1055,13 +1071,13 @@ cdef class OrderBook(dict):
                 lv = ccxf_at(&asks.s, asks.s.n - 1 - j)
                 o += _kraken_number(buf + o, lv.price, lv.price_text, lv.price_len,
                                     price_precision)
-                o += _kraken_number(buf + o, lv.amount, lv.amount_text, lv.amount_len,
+                o += _kraken_number(buf + o, ccxf_amount(lv), lv.amount_text, lv.amount_len,
                                     amount_precision)
             for j in range(nb):
                 lv = ccxf_at(&bids.s, bids.s.n - 1 - j)
                 o += _kraken_number(buf + o, lv.price, lv.price_text, lv.price_len,
                                     price_precision)
-                o += _kraken_number(buf + o, lv.amount, lv.amount_text, lv.amount_len,
+                o += _kraken_number(buf + o, ccxf_amount(lv), lv.amount_text, lv.amount_len,
                                     amount_precision)
             return o
         raise ValueError(f'unknown checksum format {fmt}')

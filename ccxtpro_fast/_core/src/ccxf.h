@@ -16,9 +16,15 @@
 
 /* scale value for a level that arrived as a number: there is no wire text to rebuild */
 #define CCXF_NO_TEXT (-1)
+
+/* the per-level hot path: gcc's size heuristics would otherwise call these */
+#if defined(__GNUC__)
+#define CCXF_HOT static inline __attribute__((always_inline))
+#else
+#define CCXF_HOT static inline
+#endif
 /* the longest number text we accept; anything longer is not a price */
 #define CCXF_MAX_NUMBER_TEXT 64
-
 /* the longest wire text a level keeps; longer numbers are rendered from the float */
 #define CCXF_TEXT_MAX 23
 
@@ -29,6 +35,7 @@ typedef struct {
     uint8_t price_len;     /* bytes of price_text; 0: the price came as a number */
     uint8_t amount_len;
     uint8_t extra_is_int;  /* the count came as an int: give it back as an int */
+    uint8_t amount_lazy;   /* amount not computed yet: it is float(amount_text) (ccxf_amount) */
     char price_text[CCXF_TEXT_MAX];
     char amount_text[CCXF_TEXT_MAX];
 } ccxf_level;
@@ -92,29 +99,42 @@ static inline const char *ccxf_scan_digits(const char *p, const char *end, uint6
 static int ccxf_parse_decimal_slow(const char *s, Py_ssize_t n, double *value,
                                    int64_t *mant, int8_t *scale);
 
-static inline int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value,
-                                     int64_t *mant, int8_t *scale)
+/* The common grammar in one pass: -?digits[.digits] with at most 19 digits (leading zeros
+ * included, so m cannot wrap) and 22 decimals. 1 with m/frac/neg set; 0 for anything
+ * else (exponent, long, malformed), which the slow path decides. */
+CCXF_HOT int ccxf_scan_plain(const char *s, Py_ssize_t n, uint64_t *m, int *frac, int *neg)
 {
     const char *p = s, *end = s + n, *digits_start;
-    int negative = 0, nd, frac = 0;
-    uint64_t m = 0;
+    uint64_t acc = 0;
+    int nd, fr = 0;
+    *neg = 0;
+    if (*p == '-') { *neg = 1; p++; }
+    digits_start = p;
+    p = ccxf_scan_digits(p, end, &acc);
+    nd = (int)(p - digits_start);
+    if (nd == 0) return 0;
+    if (p < end && *p == '.') {
+        const char *frac_start = ++p;
+        p = ccxf_scan_digits(p, end, &acc);
+        fr = (int)(p - frac_start);
+        if (fr == 0) return 0;
+        nd += fr;
+    }
+    if (p != end || nd > 19 || fr > 22) return 0;
+    *m = acc;
+    *frac = fr;
+    return 1;
+}
+
+CCXF_HOT int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value,
+                                int64_t *mant, int8_t *scale)
+{
+    uint64_t m;
+    int frac, negative;
 
     if (n <= 0) return CCXF_PARSE_SYNTAX;
     if (n > CCXF_MAX_NUMBER_TEXT) return CCXF_PARSE_TOO_LONG;
-    if (*p == '-') { negative = 1; p++; }
-    digits_start = p;
-    p = ccxf_scan_digits(p, end, &m);
-    nd = (int)(p - digits_start);
-    if (nd == 0) return CCXF_PARSE_SYNTAX;
-    if (p < end && *p == '.') {
-        const char *frac_start = ++p;
-        p = ccxf_scan_digits(p, end, &m);
-        frac = (int)(p - frac_start);
-        if (frac == 0) return CCXF_PARSE_SYNTAX;
-        nd += frac;
-    }
-    /* the common case: no exponent, at most 19 digits (m did not wrap), 10^frac exact */
-    if (p == end && nd <= 19 && frac <= 22) {
+    if (ccxf_scan_plain(s, n, &m, &frac, &negative)) {
         *mant = negative ? -(int64_t)m : (int64_t)m;
         *scale = (int8_t)frac;
         if (m <= (1ULL << 53)) {
@@ -129,6 +149,29 @@ static inline int ccxf_parse_decimal(const char *s, Py_ssize_t n, double *value,
     *mant = 0;
     *scale = CCXF_NO_TEXT;
     return ccxf_parse_decimal_slow(s, n, value, mant, scale);
+}
+
+/* An amount as the book stores it: validated now, but when its text is kept and exact the
+ * division is left to the first read (ccxf_amount) - most levels are overwritten before
+ * anyone reads them. *value is then only its sign (1 / -1), or 0: a deletion. */
+static inline int ccxf_parse_amount(const char *s, Py_ssize_t n, double *value, int *lazy)
+{
+    uint64_t m;
+    int frac, negative;
+    int64_t mant;
+    int8_t scale;
+    *lazy = 0;
+    if (n > 0 && n <= CCXF_TEXT_MAX && ccxf_scan_plain(s, n, &m, &frac, &negative)
+            && m <= (1ULL << 53)) {
+        if (m) {
+            *value = negative ? -1.0 : 1.0;
+            *lazy = 1;
+        } else {
+            *value = 0.0;
+        }
+        return CCXF_PARSE_OK;
+    }
+    return ccxf_parse_decimal(s, n, value, &mant, &scale);
 }
 
 /* Long, exponent or malformed text: validate the grammar, then let CPython's dtoa (correctly
@@ -267,7 +310,7 @@ static inline ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos)
 
 /* Storage position of the first level whose key is >= key (n if none). Searches from the
  * top with galloping steps, since most updates hit the first few levels. */
-static inline Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key)
+CCXF_HOT Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key)
 {
     const ccxf_level *a = side->buf + side->lo;
     Py_ssize_t n = side->n, hi = n, lo, step = 1, mid;
@@ -379,8 +422,8 @@ static inline void ccxf_keep_text(char *dst, uint8_t *dst_len, const char *src, 
 /* Set (amount != 0) or delete (amount == 0) the level at price, keeping the wire texts
  * (length 0: none). Returns 0, or -1 on memory error. An existing level keeps its price as
  * first stored, as ccxt's does. */
-static inline int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
-                             double amount, const char *atext, Py_ssize_t alen)
+CCXF_HOT int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
+                             double amount, const char *atext, Py_ssize_t alen, int amount_lazy)
 {
     double key = ccxf_key(side, price);
     Py_ssize_t pos = ccxf_lower_bound(side, key);
@@ -398,11 +441,24 @@ static inline int ccxf_store(ccxf_side *side, double price, const char *ptext, P
             lv->extra_is_int = 0;
         }
         lv->amount = amount;
+        lv->amount_lazy = (uint8_t)amount_lazy;
         ccxf_keep_text(lv->amount_text, &lv->amount_len, atext, alen);
     } else if (found) {
         ccxf_delete_at(side, pos);
     }
     return 0;
+}
+
+/* A level's amount, computed from its wire text on the first read when it was stored lazily. */
+static inline double ccxf_amount(ccxf_level *lv)
+{
+    if (lv->amount_lazy) {
+        int64_t mant;
+        int8_t scale;
+        ccxf_parse_decimal(lv->amount_text, lv->amount_len, &lv->amount, &mant, &scale);
+        lv->amount_lazy = 0;
+    }
+    return lv->amount;
 }
 
 /* ------------------------------------------------------------------------------------ */
