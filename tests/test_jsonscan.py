@@ -1,5 +1,6 @@
 """The shallow JSON scanner against orjson, the oracle: same values, same containers."""
 import math
+import sys
 
 import orjson
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccxtpro_fast._core import OrderBook
-from ccxtpro_fast._core.jsonscan import JSONScanError, scan_array, scan_fields, scan_object
+from ccxtpro_fast._core.jsonscan import FieldScanner, JSONScanError, scan_array, scan_fields, scan_object
 
 # a Binance diff depth message as documented ("Diff. Depth Stream") plus odd fields
 DEPTH = (b'{"e":"depthUpdate","E":1700000000000,"s":"BTCUSDT","U":157,"u":160,"pu":149,'
@@ -120,3 +121,150 @@ def test_bounds_and_types():
     assert scan_object(b'xx{"a":1}yy', 2, 9) == {'a': 1}
     with pytest.raises(ValueError):
         scan_fields(b'{}', tuple(b'k%d' % i for i in range(33)))
+
+
+# ---------------------------------------------------------------- FieldScanner
+
+
+def outcome(call):
+    """A scan's result, or its exception's type and text: what must not differ."""
+    try:
+        return call()
+    except Exception as error:
+        return type(error), str(error)
+
+
+def test_field_scanner_reads_the_depth_message():
+    keys = (b'e', b'u', b'b', b'nope', b'esc', b'x')
+    scanner = FieldScanner(keys)
+    assert scanner.keys == keys
+    assert scanner.scan(DEPTH) == scan_fields(DEPTH, keys)
+    framed = b'xx' + DEPTH + b'yy'
+    assert scanner.scan(framed, 2, 2 + len(DEPTH)) == scan_fields(framed, keys, 2, 2 + len(DEPTH))
+    assert [decoded(framed, v) for v in scanner.scan(framed, 2, 2 + len(DEPTH))] == \
+        [decoded(DEPTH, v) for v in scanner.scan(DEPTH)]
+    assert repr(scanner) == 'FieldScanner(%r)' % (keys,)
+
+
+def test_field_scanner_duplicates():
+    # a key listed twice: the first gets the value; a key sent twice: the last value wins
+    assert FieldScanner((b'a', b'a', b'bb', b'bb')).scan(b'{"a":1,"bb":2}') == (1, None, 2, None)
+    data = b'{"a":1,"bb":[1],"a":"x","bb":{"c":2}}'
+    assert FieldScanner((b'a', b'bb')).scan(data) == ('x', slice(29, 36)) == scan_fields(data, (b'a', b'bb'))
+    assert FieldScanner(()).scan(b'{"a":1}') == ()
+    assert FieldScanner((b'',)).scan(b'{"":5}') == (5,)
+
+
+def test_field_scanner_leaks_no_reference():
+    # duplicate keys replace tuple items in C, errors drop a half-filled tuple
+    scanner = FieldScanner((b'a', b'bb', b'zz'))
+    data = b'{"a":1,"bb":[1],"a":"x","bb":{"c":2},"a":null}'
+    truncated = data[:-3]
+
+    def run(n):
+        for _ in range(n):
+            scanner.scan(data)
+            try:
+                scanner.scan(truncated)
+            except JSONScanError:
+                pass
+
+    run(10)
+    before = sys.getrefcount(None)
+    run(1000)
+    # a reference lost or kept per call would move the count by 1000s
+    assert abs(sys.getrefcount(None) - before) < 10
+
+
+def test_field_scanner_arguments():
+    with pytest.raises(TypeError):
+        FieldScanner([b'a'])
+    with pytest.raises(TypeError):
+        FieldScanner(None)
+    with pytest.raises(TypeError):
+        FieldScanner((b'a', 'b'))
+    with pytest.raises(ValueError):
+        FieldScanner(tuple(b'k%d' % i for i in range(33)))
+    scanner = FieldScanner((b'a',))
+    with pytest.raises(TypeError):
+        scanner.scan('{"a":1}')
+    with pytest.raises(TypeError):
+        scanner.scan(bytearray(b'{"a":1}'))
+    with pytest.raises(JSONScanError):
+        scanner.scan(b'{"a":1}', 5, 2)
+    with pytest.raises(TypeError):
+        scan_fields(b'{}', None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=8), st.data())
+def test_field_scanner_equals_scan_fields(obj, data):
+    raw = orjson.dumps(obj)
+    names = list(obj) + ['absent', '']
+    picked = data.draw(st.lists(st.sampled_from(names), max_size=8))
+    keys = tuple(orjson.dumps(k)[1:-1] for k in picked)    # as the key's raw JSON text
+    got = FieldScanner(keys).scan(raw)
+    assert got == scan_fields(raw, keys)
+    # a key listed twice: its value goes to the first place, None to the others
+    assert [decoded(raw, v) for v in got] == [obj.get(k) if picked.index(k) == i else None
+                                              for i, k in enumerate(picked)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.binary(max_size=200),
+                 st.builds(lambda obj, cut: orjson.dumps(obj)[:cut],
+                           st.dictionaries(st.text(max_size=8), json_values, max_size=6),
+                           st.integers(min_value=0, max_value=300))))
+def test_field_scanner_on_garbage_fails_as_scan_fields(data):
+    keys = (b'a', b'', b'e', b'bb')
+    assert outcome(lambda: FieldScanner(keys).scan(data)) == outcome(lambda: scan_fields(data, keys))
+
+
+def _reference_container_end(d, i):
+    """The byte-at-a-time bracket matcher the table-driven one replaced (the slow twin)."""
+    depth = 0
+    end = len(d)
+    while i < end:
+        c = d[i:i + 1]
+        if c == b'"':
+            i += 1
+            while True:
+                if i >= end:
+                    raise JSONScanError('unterminated string')
+                if d[i:i + 1] == b'"':
+                    break
+                if d[i:i + 1] == b'\\':
+                    i += 1
+                i += 1
+        elif c in (b'[', b'{'):
+            depth += 1
+            if depth > 64:
+                raise JSONScanError('nesting too deep')
+        elif c in (b']', b'}'):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise JSONScanError('truncated container')
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from([b'[', b']', b'{', b'}', b'"', b'\\', b'a', b'1', b',', b' ', b'\xff']),
+                max_size=40))
+def test_container_skipping_matches_the_byte_loop(parts):
+    blob = b'[' + b''.join(parts)
+    data = b'{"k":' + blob
+    try:
+        expected = ('end', _reference_container_end(data, 5))
+    except JSONScanError as error:
+        expected = ('error', str(error))
+    # the scanner reaches the container through _value (key wanted) and _skip (not wanted)
+    for keys in ((b'k',), (b'other',)):
+        try:
+            FieldScanner(keys).scan(data[:expected[1]] + b'}' if expected[0] == 'end' else data)
+            got = ('end', expected[1]) if expected[0] == 'end' else ('no error', None)
+        except JSONScanError as error:
+            got = ('error', str(error))
+        assert got == expected
+    if expected[0] == 'end':
+        assert FieldScanner((b'k',)).scan(data[:expected[1]] + b'}') == (slice(5, expected[1]),)

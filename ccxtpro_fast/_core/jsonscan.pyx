@@ -7,8 +7,12 @@ the caller hands on (`side.store_json(data, s.start, s.stop)`, or another scan).
 containers are skipped by bracket matching, strings with escapes are decoded by orjson,
 and malformed input raises ValueError.
 """
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport int64_t, int8_t
+from libc.string cimport memset
 
 import orjson
 
@@ -35,32 +39,69 @@ cdef inline Py_ssize_t _ws(const char *d, Py_ssize_t i, Py_ssize_t end) noexcept
     return i
 
 
-cdef Py_ssize_t _string_end(const char *d, Py_ssize_t i, Py_ssize_t end, bint *escaped) except -1:
+# byte classes, filled once at import: what the skipping loops stop at
+cdef enum:
+    C_PLAIN = 0
+    C_QUOTE = 1
+    C_OPEN = 2
+    C_CLOSE = 3
+    C_ESCAPE = 4
+
+cdef unsigned char _IN_STRING[256]      # '"' and '\\' stop a string scan
+cdef unsigned char _IN_CONTAINER[256]   # '"', brackets and braces stop a container scan
+
+
+cdef void _init_tables() noexcept:
+    cdef int c
+    for c in range(256):
+        _IN_STRING[c] = C_PLAIN
+        _IN_CONTAINER[c] = C_PLAIN
+    _IN_STRING[b'"'] = C_QUOTE
+    _IN_STRING[b'\\'] = C_ESCAPE
+    _IN_CONTAINER[b'"'] = C_QUOTE
+    _IN_CONTAINER[b'['] = C_OPEN
+    _IN_CONTAINER[b'{'] = C_OPEN
+    _IN_CONTAINER[b']'] = C_CLOSE
+    _IN_CONTAINER[b'}'] = C_CLOSE
+
+
+_init_tables()
+
+
+cdef inline Py_ssize_t _string_end(const char *d, Py_ssize_t i, Py_ssize_t end, bint *escaped) except -1:
     """i is just past an opening quote; returns the index of the closing quote."""
-    while i < end:
-        if d[i] == b'"':
-            return i
-        if d[i] == b'\\':
-            escaped[0] = True
+    cdef const unsigned char *u = <const unsigned char *>d
+    while True:
+        while i < end and _IN_STRING[u[i]] == C_PLAIN:
             i += 1
-        i += 1
+        if i >= end:
+            break
+        if u[i] == b'"':
+            return i
+        escaped[0] = True       # a backslash: the next byte is escaped, whatever it is
+        i += 2
     raise JSONScanError('unterminated string')
 
 
 cdef Py_ssize_t _container_end(const char *d, Py_ssize_t i, Py_ssize_t end) except -1:
     """i is at '[' or '{'; returns the index just past the matching bracket."""
+    cdef const unsigned char *u = <const unsigned char *>d
     cdef int depth = 0
     cdef bint escaped = False
-    cdef char c
-    while i < end:
-        c = d[i]
-        if c == b'"':
+    cdef unsigned char k
+    while True:
+        while i < end and _IN_CONTAINER[u[i]] == C_PLAIN:
+            i += 1
+        if i >= end:
+            break
+        k = _IN_CONTAINER[u[i]]
+        if k == C_QUOTE:
             i = _string_end(d, i + 1, end, &escaped)
-        elif c == b'[' or c == b'{':
+        elif k == C_OPEN:
             depth += 1
             if depth > MAX_DEPTH:
                 raise JSONScanError('nesting too deep')
-        elif c == b']' or c == b'}':
+        else:
             depth -= 1
             if depth == 0:
                 return i + 1
@@ -218,49 +259,83 @@ cdef inline bint _same(const char *a, const char *b, Py_ssize_t n) noexcept:
     return True
 
 
-def scan_fields(data, tuple keys, Py_ssize_t start=0, Py_ssize_t stop=-1):
-    """The values of the given top-level keys (a tuple of bytes) of the JSON object in
-    data[start:stop], as a tuple in the same order (None where a key is absent). Other
-    fields are skipped undecoded, so a handler pays only for what it reads. Keys match by
-    their raw JSON text (an escaped key matches only its escaped form)."""
-    cdef Py_ssize_t size, i, key_start, key_end, k, nkeys = len(keys), klen
-    cdef const char *d = _buffer(data, &size)
-    cdef const char *kptr[MAX_FIELDS]
-    cdef Py_ssize_t klens[MAX_FIELDS]
-    cdef bint escaped
-    cdef list result
+# the keys of a field scan, as C pointers into the bytes of the caller's key tuple
+cdef struct _Keys:
+    Py_ssize_t n
+    const char *ptr[MAX_FIELDS]
+    Py_ssize_t len[MAX_FIELDS]
+    signed char single[256]     # a one-byte key -> its index (the first one), -1: none
+
+
+cdef int _compile_keys(tuple keys, _Keys *ks) except -1:
+    """Fill ks from keys; ks borrows the bytes, so keys must outlive it."""
+    cdef Py_ssize_t k, n = len(keys)
     cdef object key
-    if nkeys > MAX_FIELDS:
+    cdef unsigned char c
+    if n > MAX_FIELDS:
         raise ValueError(f'at most {MAX_FIELDS} keys')
-    for k in range(nkeys):
+    memset(ks.single, -1, sizeof(ks.single))
+    for k in range(n):
         key = keys[k]
         if type(key) is not bytes:
             raise TypeError('keys must be bytes')
-        kptr[k] = PyBytes_AS_STRING(key)
-        klens[k] = PyBytes_GET_SIZE(key)
-    result = [None] * nkeys
+        ks.ptr[k] = PyBytes_AS_STRING(key)
+        ks.len[k] = PyBytes_GET_SIZE(key)
+        if ks.len[k] == 1:
+            c = <unsigned char>ks.ptr[k][0]
+            if ks.single[c] < 0:
+                ks.single[c] = <signed char>k
+    ks.n = n
+    return 0
+
+
+cdef inline Py_ssize_t _match(const _Keys *ks, const char *key, Py_ssize_t klen) noexcept:
+    """The index of the first key equal to key[:klen], -1 when none is."""
+    cdef Py_ssize_t k
+    if klen == 1:
+        return ks.single[<unsigned char>key[0]]
+    for k in range(ks.n):
+        if ks.len[k] == klen and _same(ks.ptr[k], key, klen):
+            return k
+    return -1
+
+
+cdef inline void _put(tuple result, Py_ssize_t k, object value) noexcept:
+    # result is ours alone until returned: replace item k (a duplicate key: the last wins)
+    cdef PyObject *old = PyTuple_GET_ITEM(result, k)
+    Py_INCREF(value)
+    PyTuple_SET_ITEM(result, k, value)
+    Py_XDECREF(old)
+
+
+cdef tuple _scan_fields(data, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks):
+    cdef Py_ssize_t size, i, key_start, key_end, k, n = ks.n
+    cdef const char *d = _buffer(data, &size)
+    cdef bint escaped
+    cdef tuple result = PyTuple_New(n)
+    for k in range(n):
+        Py_INCREF(None)
+        PyTuple_SET_ITEM(result, k, None)
     _bounds(size, start, &stop)
     i = _ws(d, start, stop)
     if i >= stop or d[i] != b'{':
         raise JSONScanError('object expected')
     i = _ws(d, i + 1, stop)
     if i < stop and d[i] == b'}':
-        return tuple(result)
+        return result
     while True:
         if i >= stop or d[i] != b'"':
             raise JSONScanError(f'key expected at byte {i}')
         escaped = False
         key_start = i + 1
         key_end = _string_end(d, key_start, stop, &escaped)
-        klen = key_end - key_start
+        k = _match(ks, d + key_start, key_end - key_start)
         i = _ws(d, key_end + 1, stop)
         if i >= stop or d[i] != b':':
             raise JSONScanError(f'":" expected at byte {i}')
         i = _ws(d, i + 1, stop)
-        for k in range(nkeys):
-            if klens[k] == klen and _same(kptr[k], d + key_start, klen):
-                result[k] = _value(d, i, stop, &i)
-                break
+        if k >= 0:
+            _put(result, k, _value(d, i, stop, &i))
         else:
             i = _skip(d, i, stop)
         i = _ws(d, i, stop)
@@ -268,8 +343,46 @@ def scan_fields(data, tuple keys, Py_ssize_t start=0, Py_ssize_t stop=-1):
             i = _ws(d, i + 1, stop)
             continue
         if i < stop and d[i] == b'}':
-            return tuple(result)
+            return result
         raise JSONScanError(f'"," or "}}" expected at byte {i}')
+
+
+def scan_fields(data, tuple keys, Py_ssize_t start=0, Py_ssize_t stop=-1):
+    """The values of the given top-level keys (a tuple of bytes) of the JSON object in
+    data[start:stop], as a tuple in the same order (None where a key is absent). Other
+    fields are skipped undecoded, so a handler pays only for what it reads. Keys match by
+    their raw JSON text (an escaped key matches only its escaped form). A handler that
+    reads the same keys of every message builds a FieldScanner once instead."""
+    cdef _Keys ks
+    if keys is None:
+        raise TypeError('keys must be a tuple of bytes')
+    _compile_keys(keys, &ks)
+    return _scan_fields(data, start, stop, &ks)
+
+
+@cython.final
+cdef class FieldScanner:
+    """``scan_fields`` with its keys checked and compiled once, for a handler that reads
+    the same fields of every message::
+
+        depth = FieldScanner((b's', b'U', b'u', b'b', b'a'))
+        s, U, u, b, a = depth.scan(data)
+
+    ``scan(data, start=0, stop=-1)`` returns exactly what ``scan_fields(data, keys, start,
+    stop)`` returns, and raises the same errors."""
+    cdef _Keys ks
+    cdef readonly tuple keys
+
+    def __cinit__(self, tuple keys not None):
+        _compile_keys(keys, &self.ks)
+        self.keys = keys        # ks points into these bytes
+
+    def scan(self, data, Py_ssize_t start=0, Py_ssize_t stop=-1):
+        """The values of the scanner's keys in the JSON object data[start:stop]."""
+        return _scan_fields(data, start, stop, &self.ks)
+
+    def __repr__(self):
+        return f'FieldScanner({self.keys!r})'
 
 
 cdef Py_ssize_t _skip(const char *d, Py_ssize_t i, Py_ssize_t end) except -1:
