@@ -15,6 +15,7 @@ ccxt_iso8601 = ccxt.pro.Exchange.iso8601
 @given(st.lists(st.one_of(
     st.integers(min_value=-10, max_value=8640000000000010),
     st.integers(min_value=1_700_000_000_000, max_value=1_700_000_005_000),   # bursts in a second
+    st.integers(min_value=1_699_999_990_000, max_value=1_700_000_190_000),   # seconds, minutes
     st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
     st.text(alphabet="0123456789a", max_size=14)), max_size=30))
 def test_same_text_as_ccxt_for_any_sequence(values):
@@ -29,3 +30,10 @@ def test_every_exchange_instance_uses_it_and_the_class_keeps_ccxts():
     assert exchange.iso8601(1700000000123) == ccxt_iso8601(1700000000123)
     assert ccxtpro_fast.okx.iso8601(1700000000123) == '2023-11-14T22:13:20.123Z'
     assert exchange.iso8601(math.inf) is None
+
+
+def test_a_stream_across_seconds_minutes_hours_and_days():
+    iso = Iso8601(ccxt_iso8601)
+    start = 1_704_067_000_000      # 2023-12-31T23:56:40Z: crosses a minute, hour, day, year
+    for timestamp in range(start, start + 400_000, 100):
+        assert iso(timestamp) == ccxt_iso8601(timestamp), timestamp
