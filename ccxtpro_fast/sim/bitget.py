@@ -401,7 +401,11 @@ class Bitget(Protocol):
         start = text.index('"data":') + len('"data":')
         end = text.rindex("}")
         data = text[start:end]
-        if orjson.loads(data) != msg["data"]:
+        try:
+            same = orjson.loads(data) == msg["data"]
+        except orjson.JSONDecodeError:      # "data" is not the last member (v2 puts "ts" after it)
+            same = False
+        if not same:
             data = orjson.dumps(msg["data"]).decode()     # unusual layout: re-encode
         payload = (b'{"action":' + orjson.dumps(msg["action"]) + b',"arg":' + orjson.dumps(arg)
                    + b',"data":' + data.encode() + b"}")
