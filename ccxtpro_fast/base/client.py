@@ -108,43 +108,61 @@ class _Listener(WSListener):
         # frames can follow the handshake response in the same read, before ws_connect
         # returns to Client.open, so the client learns its transport here
         self.client.transport = self.client.connection = transport
+        self.client._stamp_due = True
 
     def on_ws_frame(self, transport, frame):
         client = self.client
         msg_type = frame.msg_type
-        if msg_type == _TEXT and frame.fin and client._fragments is None:
+        if msg_type is _TEXT and frame.fin and client._fragments is None:
             # the hot path: one whole text frame
-            client.last_message_at = _ms()
+            if client._stamp_due:
+                # the first message of this read: one time stamp serves the whole burst
+                client.last_message_at = _ms()
+                client._stamp_due = False
+            if frame.last_in_buffer:
+                client._stamp_due = True
             data = frame.get_payload_as_bytes()
             if client.verbose:
                 client._vlog('message', data)
-            if client.raw_message_callback is not None and client.dispatch_raw(data):
-                return
+            callback = client.raw_message_callback
+            if callback is not None:
+                # dispatch_raw, inlined
+                try:
+                    if callback(client, data):
+                        return
+                except Exception as error:
+                    client.raw_handler_failed(data, error)
+                    return
             try:
                 message = _decode_text(data)
             except (ValueError, UnicodeDecodeError) as error:
                 client._bad_input(data, error)
                 return
             client.dispatch(message)
-        elif msg_type == _BINARY or msg_type == _TEXT or msg_type == _CONTINUATION:
-            client._on_data_frame(frame, msg_type)
-        elif msg_type == _PING:
-            payload = frame.get_payload_as_bytes()
-            if client.verbose:
-                client._vlog('ping', payload)
-            transport.send_pong(payload)
-        elif msg_type == _PONG:
-            client.lastPong = _ms()
-            if client.verbose:
-                client._vlog('pong')
-        elif msg_type == _CLOSE:
-            code = int(frame.get_close_code())
-            if client.verbose:
-                client._vlog('close', code, frame.get_close_reason())
-            if not transport.is_close_frame_sent:
-                transport.send_close(WSCloseCode.OK)
-            transport.disconnect()
-            client.on_close(code)
+            return
+        try:
+            if msg_type == _BINARY or msg_type == _TEXT or msg_type == _CONTINUATION:
+                client._on_data_frame(frame, msg_type)
+            elif msg_type == _PING:
+                payload = frame.get_payload_as_bytes()
+                if client.verbose:
+                    client._vlog('ping', payload)
+                transport.send_pong(payload)
+            elif msg_type == _PONG:
+                client.lastPong = _ms()
+                if client.verbose:
+                    client._vlog('pong')
+            elif msg_type == _CLOSE:
+                code = int(frame.get_close_code())
+                if client.verbose:
+                    client._vlog('close', code, frame.get_close_reason())
+                if not transport.is_close_frame_sent:
+                    transport.send_close(WSCloseCode.OK)
+                transport.disconnect()
+                client.on_close(code)
+        finally:
+            if frame.last_in_buffer:
+                client._stamp_due = True
 
     def on_ws_disconnected(self, transport):
         self.client._on_disconnected(transport)
@@ -158,6 +176,7 @@ class Client(_CcxtClient):
     redact = None          # Redactor of the owning exchange
     on_handler_error_callback = None   # (client, message, error) -> None
     raw_message_callback = None   # (client, bytes) -> bool: handled before JSON decoding
+    _stamp_due = True
     closeTimeout = 1000    # ms to wait for the server's CLOSE reply before dropping the socket
     maxMessageSize = 10485760   # bytes per (reassembled) message, as ccxt's aiohttp max_msg_size
     maxDecompressedSize = 64 * 1024 * 1024
@@ -172,6 +191,9 @@ class Client(_CcxtClient):
         self._closing = False         # close() was called: no more callbacks into the exchange
         self._close_reported = False  # on_close ran (once per connection)
         self._fragments = None        # bytearray of a fragmented message being reassembled
+        # last_message_at is stamped by the first message of each read (a burst of frames
+        # in one read shares it); the listener sets this again after a read's last frame
+        self._stamp_due = True
         self._fragment_type = None
         # subscribe hash -> the message that subscribed it, for resubscription on a new
         # connection (see ExchangeMixin); None when the URL alone subscribes
@@ -228,12 +250,15 @@ class Client(_CcxtClient):
         try:
             return self.raw_message_callback(self, data)
         except Exception as error:
-            try:
-                message = _decode_text(data)   # so the error routing can read its fields
-            except (ValueError, UnicodeDecodeError):
-                message = data
-            self.handler_failed(message, error)
+            self.raw_handler_failed(data, error)
             return True
+
+    def raw_handler_failed(self, data, error):
+        try:
+            message = _decode_text(data)   # so the error routing can read its fields
+        except (ValueError, UnicodeDecodeError):
+            message = data
+        self.handler_failed(message, error)
 
     def handler_failed(self, message, error):
         callback = self.on_handler_error_callback
@@ -293,7 +318,9 @@ class Client(_CcxtClient):
             data = frame.get_payload_as_memoryview()  # decompressed without a copy
         else:
             data = frame.get_payload_as_bytes()
-        self.last_message_at = _ms()
+        if self._stamp_due:
+            self.last_message_at = _ms()
+            self._stamp_due = False
         # binary, as ccxt: gunzip always yields text; inflate and raw bytes are text only
         # when decompressBinary (mexc/paradex hand protobuf/raw bytes to their handlers)
         if msg_type == _BINARY and (self.gunzip or self.inflate):
