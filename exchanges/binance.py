@@ -7,7 +7,7 @@ code, reached through ``super()``.
 
 * Raw frames first: ``handle_raw_message`` sees each text frame's bytes before JSON
   decoding. A ``depthUpdate`` (the only frame that starts with ``{"e":"depthUpdate"``)
-  is read with ``jsonscan.scan_fields`` (scalars decoded, the level arrays as slices of
+  is read with a ``jsonscan.FieldScanner`` (scalars decoded, the level arrays as slices of
   the frame) and each side is merged straight from the bytes with ``store_json``: no
   Python object per level, the wire text kept. Every other frame goes on to orjson and
   ``handle_message``.
@@ -39,7 +39,7 @@ from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.errors import BaseError, ExchangeError, InvalidNonce
 from ccxt.base.precise import Precise
 
-from ccxtpro_fast._core.jsonscan import scan_fields
+from ccxtpro_fast._core.jsonscan import FieldScanner
 from ccxtpro_fast.base.exchange import ExchangeMixin
 
 __all__ = ['binance', 'BinanceNative']
@@ -48,31 +48,9 @@ logger = logging.getLogger('ccxtpro_fast.binance')
 
 _DEPTH_PREFIX = b'{"e":"depthUpdate"'
 _DEPTH_KEYS = (b's', b'U', b'u', b'pu', b'E', b'b', b'a')
-_MS = tuple('.%03dZ' % i for i in range(1000))
+_scan_depth = FieldScanner(_DEPTH_KEYS).scan
 _MAX_BUFFER = 10000     # diffs kept while a snapshot is fetched (a few minutes of 100ms events)
 _MAX_TOPS = 1024        # bookTickers (and book tops) kept per symbol until their u meets
-
-
-class _Iso8601:
-    """ccxt's ``iso8601`` for int milliseconds, the date/time text of the last second
-    kept (a burst of messages shares it); anything else goes to ccxt's."""
-    __slots__ = ('second', 'prefix', 'slow')
-
-    def __init__(self, slow):
-        self.second = -1
-        self.prefix = ''
-        self.slow = slow
-
-    def __call__(self, timestamp):
-        if type(timestamp) is int and 0 <= timestamp <= 8640000000000000:
-            second, ms = divmod(timestamp, 1000)
-            if second != self.second:
-                text = self.slow(timestamp)
-                self.second = second
-                self.prefix = text[:-5]
-                return text
-            return self.prefix + _MS[ms]
-        return self.slow(timestamp)
 
 
 def _exact_product(a, b):
@@ -142,7 +120,7 @@ class _DepthSync:
         self.snapshots = 0      # REST snapshots used or rejected
         self.checks = 0         # bookTicker checkpoints that agreed
         self.mismatches = 0     # ... that did not
-        self.iso = exchange._bn_iso
+        self.iso = exchange.iso8601     # the mixin's cached iso8601
 
     # -------------------------------------------------------------- the procedure
 
@@ -190,7 +168,17 @@ class _DepthSync:
             if pu != nonce and not (self.first and U <= nonce):
                 return self.resync(client, 'pu %s after u %s' % (pu, nonce), (U, u, pu, E, data, bids, asks))
         self.first = False
-        self.apply(book, u, E, data, bids, asks)
+        if data is not None:
+            # apply's raw branch, inlined on the hot path
+            if asks is not None:
+                book['asks'].store_json(data, asks.start, asks.stop)
+            if bids is not None:
+                book['bids'].store_json(data, bids.start, bids.stop)
+            book['nonce'] = u
+            book['timestamp'] = E
+            book['datetime'] = self.iso(E)
+        else:
+            self.apply(book, u, E, data, bids, asks)
         if self.cross and not self.checkpoint(book, u):
             return self.resync(client, self.mismatch(u))
         client.resolve(book, self.hash)
@@ -364,7 +352,6 @@ class BinanceNative:
     it before ``ExchangeMixin`` and ccxt.pro's class in the bases."""
 
     def __init__(self, config={}):
-        self._bn_iso = _Iso8601(ccxt.pro.binance.iso8601)
         self._bn_books = {}         # symbol -> _DepthSync
         self._bn_routes = {}        # client -> _Routes
         self._bn_timeframes = {}    # kline interval -> unified timeframe
@@ -386,7 +373,7 @@ class BinanceNative:
         """The transport's raw-frame hook: True when the frame was handled here."""
         if not data.startswith(_DEPTH_PREFIX):
             return False
-        s, U, u, pu, E, b, a = scan_fields(data, _DEPTH_KEYS)
+        s, U, u, pu, E, b, a = _scan_depth(data)
         routes = self._bn_routes.get(client)
         state = routes.depth.get(s) if routes is not None else None
         if state is None:
@@ -524,7 +511,7 @@ class BinanceNative:
             trade = {
                 'info': message,
                 'timestamp': timestamp,
-                'datetime': self._bn_iso(timestamp),
+                'datetime': self.iso8601(timestamp),
                 'symbol': symbol,
                 'id': str(trade_id),
                 'order': None,
