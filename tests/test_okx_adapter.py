@@ -116,8 +116,8 @@ def test_cached_iso8601_equals_ccxt():
     stamps = [0, 1, 999, 1000, 1652459225507] + sorted(rng.randrange(0, 4_102_444_800_000) for _ in range(5000))
     stamps += [1652459225000 + i for i in range(2500)]
     for ts in stamps:
-        assert ex._okx_iso8601(ts) == Exchange.iso8601(ts)
-    assert ex._okx_iso8601(-1) is None
+        assert ex.iso8601(ts) == Exchange.iso8601(ts)
+    assert ex.iso8601(-1) is None
 
 
 def test_books5_levels_are_price_amount():
