@@ -59,9 +59,17 @@ cdef int _checksum_depth(object book, int depth) except -1:
     """The depth a checksum really covers: no more levels than the book holds. The text
     buffer is sized from it; `2 * depth * CCXF_LEVEL_TEXT_MAX` used to overflow a C int
     for huge depths (a tiny buffer, then a heap overflow) or ask gigabytes for a small book."""
+    cdef Py_ssize_t nb, na
     if depth < 0:
         raise ValueError('checksum depth must be >= 0')
-    return min(depth, max(len(book['bids']), len(book['asks'])))
+    bids = book['bids']
+    asks = book['asks']
+    # typed lengths: Python's min/max here cost more than the whole checksum text
+    nb = (<OrderBookSide>bids).s.n if isinstance(bids, OrderBookSide) else len(bids)
+    na = (<OrderBookSide>asks).s.n if isinstance(asks, OrderBookSide) else len(asks)
+    if nb < na:
+        nb = na
+    return depth if depth < nb else <int>nb
 
 
 cdef inline Py_ssize_t _kraken_number(char *out, double v, const char *text, uint8_t len,
@@ -1037,7 +1045,8 @@ cdef class OrderBook(dict):
                         o += ccxf_render_wire(buf + o, lv.price, lv.price_text, lv.price_len)
                         buf[o] = b':'
                         o += 1
-                        o += ccxf_render_wire(buf + o, ccxf_amount(lv), lv.amount_text, lv.amount_len)
+                        o += ccxf_render_wire(buf + o, lv.amount if lv.amount_len else ccxf_amount(lv),
+                                              lv.amount_text, lv.amount_len)
                     else:
                         o += ccxf_render_js(buf + o, lv.price)
                         buf[o] = b':'
@@ -1052,7 +1061,8 @@ cdef class OrderBook(dict):
                         o += ccxf_render_wire(buf + o, lv.price, lv.price_text, lv.price_len)
                         buf[o] = b':'
                         o += 1
-                        o += ccxf_render_wire(buf + o, ccxf_amount(lv), lv.amount_text, lv.amount_len)
+                        o += ccxf_render_wire(buf + o, lv.amount if lv.amount_len else ccxf_amount(lv),
+                                              lv.amount_text, lv.amount_len)
                     else:
                         o += ccxf_render_js(buf + o, lv.price)
                         buf[o] = b':'

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from ccxtpro_fast._core import CHECKSUM_OKX
+
 TICK_DECIMALS = 2
 AMOUNT_DECIMALS = 8
 
@@ -168,10 +170,8 @@ def okx_book(stream: DepthStream):
     return make_fast(stream)
 
 
-def checksum_fast(book) -> int:
-    from ccxtpro_fast._core import CHECKSUM_OKX
-
-    return book.checksum(CHECKSUM_OKX)
+def checksum_fast(book, fmt=CHECKSUM_OKX) -> int:
+    return book.checksum(fmt)
 
 
 def checksum_python_reference(wire_bids, wire_asks) -> int:
