@@ -46,6 +46,8 @@ import orjson
 
 CACHE = Path(os.environ.get("CCXF_BENCH_CACHE", Path.home() / ".cache" / "ccxtpro_fast" / "bench"))
 IMPLEMENTATIONS = ("ccxt.pro", "ccxtpro_fast")
+# set by --generic, read by the client processes: ccxtpro_fast without its native adapter
+GENERIC_ENV = "CCXF_E2E_GENERIC"
 
 
 # ---------------------------------------------------------------- the exchanges
@@ -296,8 +298,14 @@ def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, 
     v = VENUES[name]
 
     async def main():
-        module = ccxt.pro if impl == "ccxt.pro" else ccxtpro_fast
-        ex = sim.attach(getattr(module, v.cls)(), protocol=v.protocol, ws_port=int(ws_port),
+        if impl == "ccxt.pro":
+            cls = getattr(ccxt.pro, v.cls)
+        elif os.environ.get(GENERIC_ENV) == "1":
+            # the generic path: ccxt.pro's own handlers on our transport and books
+            cls = type(v.cls, (ccxtpro_fast.Exchange, getattr(ccxt.pro, v.cls)), {})
+        else:
+            cls = getattr(ccxtpro_fast, v.cls)
+        ex = sim.attach(cls(), protocol=v.protocol, ws_port=int(ws_port),
                         http_port=int(http_port))
         await ex.load_markets()
         wakes: list[tuple[int, int]] = []
@@ -447,7 +455,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--generic", action="store_true",
+                    help="ccxtpro_fast without its native adapters: ccxt.pro's own handlers on "
+                         "our transport and compiled books")
     args = ap.parse_args(argv)
+    os.environ[GENERIC_ENV] = "1" if args.generic else "0"
+    if args.generic:
+        print("ccxtpro_fast column: generic path (ccxt.pro's handlers on our transport and books)",
+              flush=True)
 
     if args.exchange == "all":
         results = {"method": method(), "exchanges": {}}
