@@ -48,6 +48,24 @@ _INCREMENTAL = ('books', 'books-rpi', 'books-l2-tbt', 'books50-l2-tbt')
 _CHECKSUM_DEPTH = 25
 
 
+def _apply_levels(book, update, verify):
+    """Store one ``books`` push's sides (wire strings, one call a side) and check its
+    checksum: (got, expected) on a mismatch, else None. A checksum of 0 is OKX's
+    deprecated placeholder and is not checked."""
+    asks = update.get('asks')
+    if asks:
+        book['asks'].store_levels(asks)
+    bids = update.get('bids')
+    if bids:
+        book['bids'].store_levels(bids)
+    expected = update.get('checksum')
+    if verify and expected:
+        got = book.checksum(CHECKSUM_OKX, _CHECKSUM_DEPTH)
+        if got != expected:
+            return (got, expected)
+    return None
+
+
 class OkxNative:
     """The replaced handlers, shared by ``okx`` and its siblings on the same protocol
     (``myokx``, ``okxus``). Put it after ``ExchangeMixin`` and before ccxt.pro's class."""
@@ -161,19 +179,11 @@ class OkxNative:
                     return self._okx_resync(client, channel, inst_id, symbol, message_hash, InvalidNonce(
                         '%s watchOrderBook %s %s: prevSeqId %s does not follow seqId %s' % (
                             self.id, channel, inst_id, prev, book['nonce'])))
-                asks = update.get('asks')
-                if asks:
-                    book['asks'].store_levels(asks)
-                bids = update.get('bids')
-                if bids:
-                    book['bids'].store_levels(bids)
-                expected = update.get('checksum')
-                if verify and expected:
-                    got = book.checksum(CHECKSUM_OKX, _CHECKSUM_DEPTH)
-                    if got != expected:
-                        return self._okx_resync(client, channel, inst_id, symbol, message_hash, ChecksumError(
-                            '%s watchOrderBook %s %s: checksum %s, expected %s' % (
-                                self.id, channel, inst_id, got, expected)))
+                mismatch = _apply_levels(book, update, verify)
+                if mismatch:
+                    return self._okx_resync(client, channel, inst_id, symbol, message_hash, ChecksumError(
+                        '%s watchOrderBook %s %s: checksum %s, expected %s' % (
+                            (self.id, channel, inst_id) + mismatch)))
                 if self._okx_resyncs:
                     self._okx_resync_done(client, channel, inst_id)
                 timestamp = int(update['ts'])
@@ -186,20 +196,12 @@ class OkxNative:
             for update in data:
                 book = self.order_book({}, _DEPTHS.get(channel))
                 book['symbol'] = symbol
-                asks = update.get('asks')
-                if asks:
-                    book['asks'].store_levels(asks)
-                bids = update.get('bids')
-                if bids:
-                    book['bids'].store_levels(bids)
-                expected = update.get('checksum')
-                if verify and expected:
-                    got = book.checksum(CHECKSUM_OKX, _CHECKSUM_DEPTH)
-                    if got != expected:
-                        self.orderbooks.pop(symbol, None)
-                        return self._okx_resync(client, channel, inst_id, symbol, message_hash, ChecksumError(
-                            '%s watchOrderBook %s %s: snapshot checksum %s, expected %s' % (
-                                self.id, channel, inst_id, got, expected)))
+                mismatch = _apply_levels(book, update, verify)
+                if mismatch:
+                    self.orderbooks.pop(symbol, None)
+                    return self._okx_resync(client, channel, inst_id, symbol, message_hash, ChecksumError(
+                        '%s watchOrderBook %s %s: snapshot checksum %s, expected %s' % (
+                            (self.id, channel, inst_id) + mismatch)))
                 timestamp = self.safe_integer(update, 'ts')
                 book['nonce'] = update.get('seqId')
                 book['timestamp'] = timestamp
