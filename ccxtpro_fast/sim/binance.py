@@ -119,6 +119,7 @@ class _Fmt:
 @register
 class Binance(Protocol):
     name = "binance"
+    number_format = _Fmt
     ws_hosts = {"stream.binance.com": SPOT, "fstream.binance.com": LINEAR, "dstream.binance.com": INVERSE}
     rest_hosts = {"api.binance.com": SPOT, "fapi.binance.com": LINEAR, "dapi.binance.com": INVERSE}
     # "The WebSocket server will send a ping frame every 20 seconds" (spot docs, 2024+)
@@ -126,7 +127,6 @@ class Binance(Protocol):
 
     def __init__(self, server):
         super().__init__(server)
-        self._fmt: dict[int, _Fmt] = {}
         self._streams: dict[tuple[int, type], tuple[str, ...]] = {}
 
     # --- markets --------------------------------------------------------------------
@@ -151,12 +151,6 @@ class Binance(Protocol):
 
     def _markets(self, kind: str) -> dict[str, MarketSpec]:
         return {m.id: m for m in self.server.source.markets if m.kind == kind}
-
-    def fmt(self, spec: MarketSpec) -> _Fmt:
-        f = self._fmt.get(id(spec))
-        if f is None:
-            f = self._fmt[id(spec)] = _Fmt(spec)
-        return f
 
     # --- websocket: routing and requests --------------------------------------------
     def ws_open(self, conn, path: str, query: str) -> bool:

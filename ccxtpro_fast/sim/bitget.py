@@ -113,6 +113,7 @@ def _ratio(num: int, den: int, decimals: int) -> str:
 @register
 class Bitget(Protocol):
     name = "bitget"
+    number_format = _Fmt
     ws_hosts = {"ws.bitget.com": PUBLIC}
     rest_hosts = {"api.bitget.com": "rest"}
     ws_kind_of = {SPOT: PUBLIC, LINEAR: PUBLIC}
@@ -121,7 +122,6 @@ class Bitget(Protocol):
 
     def __init__(self, server):
         super().__init__(server)
-        self._fmt: dict[int, _Fmt] = {}
         self._streams: dict[tuple[int, type], tuple[str, ...]] = {}
 
     # --- markets --------------------------------------------------------------------
@@ -135,17 +135,7 @@ class Bitget(Protocol):
         ]
 
     def _spec(self, inst_type: str, inst_id: str) -> Optional[MarketSpec]:
-        kind = KIND_OF_INST.get(inst_type)
-        for m in self.server.source.markets:
-            if m.kind == kind and m.id == inst_id:
-                return m
-        return None
-
-    def fmt(self, spec: MarketSpec) -> _Fmt:
-        f = self._fmt.get(id(spec))
-        if f is None:
-            f = self._fmt[id(spec)] = _Fmt(spec)
-        return f
+        return self.market_spec(KIND_OF_INST.get(inst_type), inst_id)
 
     # --- websocket: requests --------------------------------------------------------
     def ws_open(self, conn, path: str, query: str) -> bool:

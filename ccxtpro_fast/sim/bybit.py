@@ -143,13 +143,13 @@ class _TickerState:
 @register
 class Bybit(Protocol):
     name = "bybit"
+    number_format = _Fmt
     ws_hosts = {"stream.bybit.com": "public"}
     rest_hosts = {"api.bybit.com": "rest"}
     ws_ping_interval = None     # the client pings ({"op":"ping"}); Bybit sends no pings
 
     def __init__(self, server):
         super().__init__(server)
-        self._fmt: dict[int, _Fmt] = {}
         self._views: dict[tuple[str, str], dict[int, _View]] = {}     # (kind, id) -> depth -> view
         self._pending: dict[str, bytes] = {}        # topic -> payload rendered by streams_for
         self._tickers: dict[tuple[str, str], _TickerState] = {}
@@ -166,18 +166,6 @@ class Bybit(Protocol):
             market(LINEAR, "ETHUSDT", "ETH", "USDT", tick="0.01", step="0.01", price="2000"),
             market(INVERSE, "BTCUSD", "BTC", "USD", tick="0.50", step="1", price="30000"),
         ]
-
-    def _spec(self, kind: str, market_id: str) -> Optional[MarketSpec]:
-        for m in self.server.source.markets:
-            if m.kind == kind and m.id == market_id:
-                return m
-        return None
-
-    def fmt(self, spec: MarketSpec) -> _Fmt:
-        f = self._fmt.get(id(spec))
-        if f is None:
-            f = self._fmt[id(spec)] = _Fmt(spec)
-        return f
 
     @property
     def _replaying(self) -> bool:
@@ -257,7 +245,7 @@ class Bybit(Protocol):
     def _known(self, kind: str, market_id: str) -> bool:
         if self._replaying:
             return True     # a recording names its own symbols
-        return self._spec(kind, market_id) is not None
+        return self.market_spec(kind, market_id) is not None
 
     # --- snapshots on subscribe -----------------------------------------------------------
     def _prepare(self, kind: str, topic: str) -> None:
@@ -292,7 +280,7 @@ class Bybit(Protocol):
                 "u": u, "seq": seq}, "cts": int(time.time() * 1000)})
         parts = topic.split(".")
         market_id = parts[-1]
-        spec = self._spec(kind, market_id)
+        spec = self.market_spec(kind, market_id)
         st = self.server.source.market(kind, market_id)
         now = self.server.source.clock
         if parts[0] == "orderbook":
@@ -531,7 +519,7 @@ class Bybit(Protocol):
 
     def _orderbook(self, query) -> tuple[int, dict]:
         category, symbol = query.get("category"), query.get("symbol")
-        spec = self._spec(category, symbol) if category in KINDS and symbol else None
+        spec = self.market_spec(category, symbol) if category in KINDS and symbol else None
         if spec is None or self._replaying:
             return 200, self._error(10001, "params error: symbol invalid")
         limit = max(1, min(int(query.get("limit", 1 if category == SPOT else 25)),

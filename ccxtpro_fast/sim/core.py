@@ -137,8 +137,25 @@ class Protocol:
     ws_ping_interval: Optional[float] = None
     ws_kind_of: dict[str, str] = {}     # read-only; a kind not listed is its own
 
+    # the protocol's number printer (wire text of integer ticks/lots), one per market
+    number_format: Optional[type] = None
+
     def __init__(self, server: "SimServer"):
         self.server = server
+        self._fmt: dict = {}
+
+    def fmt(self, spec: "MarketSpec"):
+        f = self._fmt.get(id(spec))
+        if f is None:
+            f = self._fmt[id(spec)] = self.number_format(spec)
+        return f
+
+    def market_spec(self, kind: str, market_id: str) -> Optional["MarketSpec"]:
+        """The served market of that kind and id, or None."""
+        for m in self.server.source.markets:
+            if m.kind == kind and m.id == market_id:
+                return m
+        return None
 
     # --- websocket ---------------------------------------------------------------
     def ws_open(self, conn: "Connection", path: str, query: str) -> bool:

@@ -26,7 +26,7 @@ import bisect
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from .core import MarketSpec, to_units

@@ -141,6 +141,7 @@ class _Seq:
 @register
 class Okx(Protocol):
     name = "okx"
+    number_format = _Fmt
     ws_hosts = {h: KIND for h in ("ws.okx.com", "wspap.okx.com", "wseea.okx.com", "wseeapap.okx.com",
                                   "wsus.okx.com", "wsuspap.okx.com")}
     rest_hosts = {h: KIND for h in ("www.okx.com", "eea.okx.com", "us.okx.com")}
@@ -149,7 +150,6 @@ class Okx(Protocol):
     def __init__(self, server):
         super().__init__(server)
         self.seq_ids = True
-        self._fmt: dict[int, _Fmt] = {}
         self._seq: dict[str, _Seq] = {}
         self._streams: dict[tuple[int, type], tuple[str, ...]] = {}
         self._top5: dict[str, tuple] = {}
@@ -167,12 +167,6 @@ class Okx(Protocol):
 
     def _specs(self) -> dict[str, MarketSpec]:
         return {m.id: m for m in self.server.source.markets}
-
-    def fmt(self, spec: MarketSpec) -> _Fmt:
-        f = self._fmt.get(id(spec))
-        if f is None:
-            f = self._fmt[id(spec)] = _Fmt(spec)
-        return f
 
     def _seq_of(self, inst_id: str) -> _Seq:
         s = self._seq.get(inst_id)
