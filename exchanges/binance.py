@@ -36,7 +36,7 @@ import logging
 
 import ccxt.pro
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
-from ccxt.base.errors import BaseError, ExchangeError, InvalidNonce
+from ccxt.base.errors import BaseError, InvalidNonce
 from ccxt.base.precise import Precise
 
 from ccxtpro_fast._core.jsonscan import FieldScanner

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 
-import ccxt.pro
 import pytest
 from ccxt.base.errors import ChecksumError, InvalidNonce, NetworkError
 

@@ -7,7 +7,6 @@ import asyncio
 import gzip
 import logging
 import time
-import zlib
 
 import ccxt
 import ccxt.pro

@@ -7,7 +7,6 @@ plain-Python rule, float exactness, and the adapter's fixed-format helpers.
 """
 from __future__ import annotations
 
-import asyncio
 import datetime
 from decimal import Decimal
 
