@@ -45,6 +45,8 @@ cdef extern from "ccxf.h":
     void ccxf_truncate(ccxf_side *side, Py_ssize_t depth) nogil
     int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
                    double amount, const char *atext, Py_ssize_t alen, int amount_lazy) nogil
+    int ccxf_parse_price_str(const char *s, Py_ssize_t n, double *value)
+    int ccxf_parse_amount_str(const char *s, Py_ssize_t n, double *value, int *lazy)
     double ccxf_amount(ccxf_level *lv)
     int ccxf_parse_amount(const char *s, Py_ssize_t n, double *value, int *lazy)
 
@@ -68,7 +70,7 @@ cdef class OrderBookSide:
     cdef int store_number(self, number_t *price, number_t *amount) except -1
     cdef int store_pair(self, object price, object amount) except -1
     cdef int store_delta(self, object delta) except -1
-    cdef int store_bytes_levels(self, const char *data, Py_ssize_t size) except -1
+    cdef int store_bytes_levels(self, const char *data, Py_ssize_t size, bint padded=*) except -1
     cdef list level(self, Py_ssize_t i)
     cdef inline Py_ssize_t length(self):
         return self.s.n

@@ -15,7 +15,7 @@ from cpython.long cimport PyLong_AsLongLong
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, int8_t, uint8_t, uint32_t
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcpy
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
 from ccxt.base.exchange import Exchange as _CcxtExchange
@@ -180,6 +180,22 @@ cdef inline int _parse_level_text(const char *data, Py_ssize_t size, number_t *o
     return 0
 
 
+cdef inline int _parse_level_str(const char *data, Py_ssize_t size, number_t *out, int k,
+                                 int *lazy) except -1:
+    """_parse_level_text for text with 16 readable bytes before its end (inside a bytes or
+    compact ASCII str object): the word-at-a-time parsers."""
+    cdef int rc
+    if k == 0:
+        rc = ccxf_parse_price_str(data, size, &out.value)
+    else:
+        rc = ccxf_parse_amount_str(data, size, &out.value, lazy)
+    if rc != CCXF_PARSE_OK:
+        return _raise_parse_error(rc, data, size)
+    out.text = data
+    out.len = size
+    return 0
+
+
 cdef inline bint _is_ascii_str(PyObject *o):
     return PyUnicode_CheckExact(o) and PyUnicode_IS_COMPACT_ASCII(<object>o)
 
@@ -309,9 +325,11 @@ cdef class OrderBookSide:
     cdef int store_delta(self, object delta) except -1:
         return self.store_pair(_sequence_item(delta, 0), _sequence_item(delta, 1))
 
-    cdef int store_bytes_levels(self, const char *data, Py_ssize_t size) except -1:
+    cdef int store_bytes_levels(self, const char *data, Py_ssize_t size,
+                                bint padded=False) except -1:
         """Apply `[["price","amount"],...]` JSON text (strings or numbers) in one pass,
-        without building a Python object per level.
+        without building a Python object per level. padded: data lies inside a bytes or
+        compact str object, so the 16 bytes before any of it are readable.
 
         Levels are applied in order. Malformed input raises ValueError and leaves the
         levels before the bad one applied: never half a level, never one that was not
@@ -319,6 +337,7 @@ cdef class OrderBookSide:
         by commas, no trailing comma), except that values after the amount (ids, counts)
         must be flat and their strings are not checked for valid UTF-8."""
         cdef Py_ssize_t i = 0, start
+        cdef const char *quote
         cdef number_t p, a
         cdef int k, lazy = 0
         cdef number_t *nums[2]
@@ -346,11 +365,14 @@ cdef class OrderBookSide:
                     if i < size and data[i] == b'"':
                         i += 1
                         start = i
-                        while i < size and data[i] != b'"':
-                            i += 1
-                        if i >= size:
+                        quote = <const char *>memchr(data + i, b'"', size - i)
+                        if quote == NULL:
                             raise ValueError('level array: unterminated string')
-                        _parse_level_text(data + start, i - start, nums[k], k, &lazy)
+                        i = quote - data
+                        if padded:
+                            _parse_level_str(data + start, i - start, nums[k], k, &lazy)
+                        else:
+                            _parse_level_text(data + start, i - start, nums[k], k, &lazy)
                         i += 1
                     else:
                         start = i
@@ -422,8 +444,6 @@ cdef class OrderBookSide:
         cdef PyObject *price
         cdef PyObject *amount
         cdef number_t p, a
-        cdef int64_t mant
-        cdef int8_t scale
         cdef int rc, lazy
         if type(levels) is not list:
             levels = list(levels)
@@ -442,10 +462,10 @@ cdef class OrderBookSide:
                 p.len = PyUnicode_GET_LENGTH(<object>price)
                 a.text = <const char *>PyUnicode_DATA(<object>amount)
                 a.len = PyUnicode_GET_LENGTH(<object>amount)
-                rc = ccxf_parse_decimal(p.text, p.len, &p.value, &mant, &scale)
+                rc = ccxf_parse_price_str(p.text, p.len, &p.value)
                 if rc != CCXF_PARSE_OK:
                     _raise_parse_error(rc, p.text, p.len)
-                rc = ccxf_parse_amount(a.text, a.len, &a.value, &lazy)
+                rc = ccxf_parse_amount_str(a.text, a.len, &a.value, &lazy)
                 if rc != CCXF_PARSE_OK:
                     _raise_parse_error(rc, a.text, a.len)
             else:
@@ -466,12 +486,16 @@ cdef class OrderBookSide:
         cdef const unsigned char[::1] view
         cdef const char *cdata
         cdef Py_ssize_t size
+        cdef bint padded = True
         if type(data) is bytes:
             cdata = PyBytes_AS_STRING(data)
             size = PyBytes_GET_SIZE(data)
         elif isinstance(data, str):
+            # the data of a compact ASCII str follows its header; other strs' UTF-8 is apart
+            padded = PyUnicode_IS_COMPACT_ASCII(data)
             cdata = PyUnicode_AsUTF8AndSize(data, &size)
         else:
+            padded = False
             view = data
             size = view.shape[0]
             if size == 0:
@@ -481,7 +505,7 @@ cdef class OrderBookSide:
             stop = size
         if start < 0 or start > stop:
             raise ValueError('level array: bad start/stop')
-        return self.store_bytes_levels(cdata + start, stop - start)
+        return self.store_bytes_levels(cdata + start, stop - start, padded)
 
     def limit(self):
         """Drop the worst levels beyond the side's depth."""

@@ -174,6 +174,130 @@ static inline int ccxf_parse_amount(const char *s, Py_ssize_t n, double *value, 
     return ccxf_parse_decimal(s, n, value, &mant, &scale);
 }
 
+/* -------- Short numbers from a str's buffer, without a loop over the digits.
+ * The caller guarantees that the 16 bytes ending at s + n - 1 are readable, as they are
+ * for a str's data (the object header precedes it). The text is read as whole 64-bit
+ * words, the bytes before it set to '0', its '.' located by the zero-byte test and
+ * squeezed out, and every byte then checked to be a digit: a few ALU operations instead
+ * of a multiply-add and a branch per digit. */
+
+static inline uint64_t ccxf_squeeze_dot(uint64_t w, int dot)
+{
+    uint64_t below = (1ULL << (8 * dot)) - 1;
+    return ((w & below) << 8) | (w & ~(below | (0xFFULL << (8 * dot))));
+}
+
+static inline int ccxf_find_dot(uint64_t w)
+{
+    uint64_t x = w ^ 0x2E2E2E2E2E2E2E2EULL;
+    uint64_t t = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+    /* the lowest flagged byte is exact (false positives only sit above a true one) */
+    return t ? __builtin_ctzll(t) >> 3 : 8;
+}
+
+static inline uint64_t ccxf_pad_zeros(uint64_t w, int pad)
+{
+    uint64_t low;
+    if (pad <= 0) return w;
+    low = (1ULL << (8 * pad)) - 1;
+    return (w & ~low) | (0x3030303030303030ULL & low);
+}
+
+/* 9-16 bytes of -less digits[.digits]: 1 with the digits, point removed, right-aligned in
+ * *hi (the last eight) and *lo (the eight before, '0'-padded), and *frac; 0 otherwise. */
+CCXF_HOT int ccxf_parse_short16(const char *s, Py_ssize_t n, uint64_t *lo_out,
+                                uint64_t *hi_out, int *frac)
+{
+    uint64_t lo, hi;
+    int pad = 16 - (int)n, dot;
+    memcpy(&lo, s + n - 16, 8);
+    memcpy(&hi, s + n - 8, 8);
+    lo = ccxf_pad_zeros(lo, pad);
+    dot = ccxf_find_dot(hi);
+    if (dot < 8) {
+        /* fewer than eight decimals: the point is in the last word */
+        if (dot == 7 || ccxf_find_dot(lo) < 8) return 0;
+        hi = ccxf_squeeze_dot(hi, dot) | (lo >> 56);
+        lo = (lo << 8) | 0x30;
+        *frac = 7 - dot;
+    } else {
+        dot = ccxf_find_dot(lo);
+        if (dot < 8) {
+            if (dot <= pad) return 0;
+            lo = ccxf_squeeze_dot(lo, dot) | 0x30;
+            *frac = 15 - dot;
+        } else {
+            *frac = 0;
+        }
+    }
+    if (!(ccxf_is_8digits(lo) && ccxf_is_8digits(hi))) return 0;
+    *lo_out = lo;
+    *hi_out = hi;
+    return 1;
+}
+
+/* 1-8 bytes in one word (the 8 bytes ending at s + n - 1 readable): 1 with the digits,
+ * point removed, '0'-padded in *w, and *frac; 0 otherwise. */
+CCXF_HOT int ccxf_parse_short8(const char *s, Py_ssize_t n, uint64_t *w_out, int *frac)
+{
+    uint64_t w;
+    int pad = 8 - (int)n, dot;
+    memcpy(&w, s + n - 8, 8);
+    w = ccxf_pad_zeros(w, pad);
+    dot = ccxf_find_dot(w);
+    if (dot < 8) {
+        if (dot <= pad || dot == 7) return 0;
+        w = ccxf_squeeze_dot(w, dot) | 0x30;
+        *frac = 7 - dot;
+    } else {
+        *frac = 0;
+    }
+    if (!ccxf_is_8digits(w)) return 0;
+    *w_out = w;
+    return 1;
+}
+
+#define CCXF_ZEROS8 0x3030303030303030ULL
+
+/* ccxf_parse_decimal's value and ccxf_parse_amount for text in a str's buffer (16 bytes
+ * readable up to its end, see ccxf_parse_short16); other text goes their way. */
+CCXF_HOT int ccxf_parse_price_str(const char *s, Py_ssize_t n, double *value)
+{
+    uint64_t lo, hi, m;
+    int64_t mant;
+    int8_t scale;
+    int frac, negative = n > 0 && *s == '-';
+    Py_ssize_t len = n - negative;
+    if (len > 0 && len <= 8 && ccxf_parse_short8(s + negative, len, &hi, &frac)) {
+        m = ccxf_parse_8digits(hi);
+    } else if (len > 8 && len <= 16 && ccxf_parse_short16(s + negative, len, &lo, &hi, &frac)) {
+        m = (uint64_t)ccxf_parse_8digits(lo) * 100000000ULL + ccxf_parse_8digits(hi);
+        if (m > (1ULL << 53)) return ccxf_parse_decimal(s, n, value, &mant, &scale);
+    } else {
+        return ccxf_parse_decimal(s, n, value, &mant, &scale);
+    }
+    /* Clinger's fast path, as in ccxf_parse_decimal */
+    *value = negative ? -((double)m / ccxf_pow10[frac]) : (double)m / ccxf_pow10[frac];
+    return CCXF_PARSE_OK;
+}
+
+CCXF_HOT int ccxf_parse_amount_str(const char *s, Py_ssize_t n, double *value, int *lazy)
+{
+    uint64_t lo = CCXF_ZEROS8, hi;
+    int frac, negative = n > 0 && *s == '-';
+    Py_ssize_t len = n - negative;
+    /* at most 15 digits (16 bytes with the point) stay below 2^53: exact on first read */
+    if ((len > 0 && len <= 8 && ccxf_parse_short8(s + negative, len, &hi, &frac))
+            || (len > 8 && len <= 16 && ccxf_parse_short16(s + negative, len, &lo, &hi, &frac)
+                && (frac || len < 16))) {
+        int zero = (lo | hi) == CCXF_ZEROS8;
+        *value = zero ? 0.0 : (negative ? -1.0 : 1.0);
+        *lazy = !zero;
+        return CCXF_PARSE_OK;
+    }
+    return ccxf_parse_amount(s, n, value, lazy);
+}
+
 /* Long, exponent or malformed text: validate the grammar, then let CPython's dtoa (correctly
  * rounded, locale-free) compute the value. Keeps *mant/*scale as the caller set them,
  * except that a long text with few significant digits ("0.000...0012") still gets them. */
@@ -409,13 +533,23 @@ static inline void ccxf_truncate(ccxf_side *side, Py_ssize_t depth)
     }
 }
 
-/* Keep a number's wire text, or mark it absent when it is too long to keep. A byte loop:
- * the texts are a few bytes and the source may end anywhere. */
+/* Keep a number's wire text, or mark it absent when it is too long to keep. Copied as two
+ * overlapping words of the size class, never reading past the source's end. */
 static inline void ccxf_keep_text(char *dst, uint8_t *dst_len, const char *src, Py_ssize_t len)
 {
-    Py_ssize_t i;
     if (len <= 0 || len > CCXF_TEXT_MAX) { *dst_len = 0; return; }
-    for (i = 0; i < len; i++) dst[i] = src[i];
+    if (len >= 8) {
+        if (len > 16) memcpy(dst + 8, src + 8, 8);
+        memcpy(dst, src, 8);
+        memcpy(dst + len - 8, src + len - 8, 8);
+    } else if (len >= 4) {
+        memcpy(dst, src, 4);
+        memcpy(dst + len - 4, src + len - 4, 4);
+    } else {
+        dst[0] = src[0];
+        dst[len >> 1] = src[len >> 1];
+        dst[len - 1] = src[len - 1];
+    }
     *dst_len = (uint8_t)len;
 }
 
