@@ -8,8 +8,8 @@ code, reached through ``super()``.
 * Raw frames first: ``handle_raw_message`` sees each text frame's bytes before JSON
   decoding. A ``depthUpdate`` (the only frame that starts with ``{"e":"depthUpdate"``)
   is read with a ``jsonscan.FieldScanner`` (scalars decoded, the level arrays as slices of
-  the frame) and each side is merged straight from the bytes with ``store_json``: no
-  Python object per level, the wire text kept. Every other frame goes on to orjson and
+  the frame) and both sides are merged straight from the bytes in one
+  ``store_json_deltas`` call: no Python object per level, the wire text kept. Every other frame goes on to orjson and
   ``handle_message``.
 * Dispatch: ccxt.pro builds a 30-entry dict of bound methods on every message; here the
   ``e`` -> handler table is built once per exchange, and each connection keeps a
@@ -171,10 +171,10 @@ class _DepthSync:
         self.first = False
         if data is not None:
             # apply's raw branch, inlined on the hot path
-            if asks is not None:
-                book['asks'].store_json(data, asks.start, asks.stop)
-            if bids is not None:
-                book['bids'].store_json(data, bids.start, bids.stop)
+            book.store_json_deltas(data, -1 if bids is None else bids.start,
+                                   -1 if bids is None else bids.stop,
+                                   -1 if asks is None else asks.start,
+                                   -1 if asks is None else asks.stop)
             book['nonce'] = u
             book['timestamp'] = E
             book['datetime'] = self.iso(E)
@@ -186,15 +186,12 @@ class _DepthSync:
 
     def apply(self, book, u, E, data, bids, asks):
         if data is None:
-            if asks:
-                book['asks'].store_levels(asks)
-            if bids:
-                book['bids'].store_levels(bids)
+            book.store_deltas(bids, asks)
         else:
-            if asks is not None:
-                book['asks'].store_json(data, asks.start, asks.stop)
-            if bids is not None:
-                book['bids'].store_json(data, bids.start, bids.stop)
+            book.store_json_deltas(data, -1 if bids is None else bids.start,
+                                   -1 if bids is None else bids.stop,
+                                   -1 if asks is None else asks.start,
+                                   -1 if asks is None else asks.stop)
         book['nonce'] = u
         book['timestamp'] = E
         book['datetime'] = self.iso(E)

@@ -439,14 +439,17 @@ cdef class OrderBookSide:
     def store_levels(self, levels):
         """Store a whole list of levels as the exchange sent it, in one call:
         [["30000.10", "0.5"], ...] with decimal strings or numbers."""
+        if type(levels) is not list:
+            levels = list(levels)
+        self.store_list(levels)
+
+    cdef int store_list(self, list levels) except -1:
         cdef Py_ssize_t i, n
         cdef PyObject *delta
         cdef PyObject *price
         cdef PyObject *amount
         cdef number_t p, a
         cdef int rc, lazy
-        if type(levels) is not list:
-            levels = list(levels)
         n = PyList_GET_SIZE(levels)
         for i in range(n):
             delta = PyList_GET_ITEM(levels, i)
@@ -478,6 +481,7 @@ cdef class OrderBookSide:
                     parse_number(<object>amount, &a)
             if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
                 raise MemoryError()
+        return 0
 
     def store_json(self, data, Py_ssize_t start=0, Py_ssize_t stop=-1):
         """Store the levels of a JSON level array given as bytes (or str), e.g. the text
@@ -918,6 +922,28 @@ _SIDE_TYPES = (OrderBookSide, IndexedOrderBookSide)
 # ------------------------------------------------------------------------------ books
 
 
+cdef inline int _store_side_levels(object side, object levels) except -1:
+    # the plain sides directly; any other side (counted, indexed, or one a user put in the
+    # book) through its own store_levels
+    if (type(side) is Asks or type(side) is Bids) and type(levels) is list:
+        return (<OrderBookSide>side).store_list(levels)
+    side.store_levels(levels)
+    return 0
+
+
+cdef inline int _store_side_json(object side, object data, Py_ssize_t start,
+                                 Py_ssize_t stop) except -1:
+    if (type(side) is Asks or type(side) is Bids) and type(data) is bytes:
+        if stop < 0 or stop > PyBytes_GET_SIZE(data):
+            stop = PyBytes_GET_SIZE(data)
+        if start > stop:
+            raise ValueError('level array: bad start/stop')
+        return (<OrderBookSide>side).store_bytes_levels(PyBytes_AS_STRING(data) + start,
+                                                        stop - start, True)
+    side.store_json(data, start, stop)
+    return 0
+
+
 cdef class OrderBook(dict):
     """A dict with 'bids', 'asks', 'timestamp', 'datetime', 'nonce', 'symbol', exactly as
     ccxt's OrderBook, over compiled sides."""
@@ -947,6 +973,23 @@ cdef class OrderBook(dict):
         self['asks'].limit()
         self['bids'].limit()
         return self
+
+    def store_deltas(self, bids, asks):
+        """One update's level lists for both sides in one call (None: that side has none),
+        each as the exchange sent it, as ``side.store_levels`` takes it."""
+        if bids is not None:
+            _store_side_levels(self['bids'], bids)
+        if asks is not None:
+            _store_side_levels(self['asks'], asks)
+
+    def store_json_deltas(self, data, Py_ssize_t bids_start, Py_ssize_t bids_stop,
+                          Py_ssize_t asks_start, Py_ssize_t asks_stop):
+        """One update's two JSON level arrays, sliced from the same message bytes (see
+        ``side.store_json``), in one call. A side whose start is negative has none."""
+        if bids_start >= 0:
+            _store_side_json(self['bids'], data, bids_start, bids_stop)
+        if asks_start >= 0:
+            _store_side_json(self['asks'], data, asks_start, asks_stop)
 
     def reset(self, snapshot={}):
         """Replace the whole book with a snapshot (levels as numbers or decimal text)."""

@@ -25,7 +25,8 @@ class DepthStream:
     snapshot_asks: list = field(default_factory=list)
     # each message: (bids, asks) as lists of [price_text, amount_text]
     messages: list = field(default_factory=list)
-    # the same messages' level arrays as JSON bytes, as they sit inside the frame
+    # the same messages as frame bytes with the two level arrays' slices:
+    # (data, bids_start, bids_stop, asks_start, asks_stop)
     raw_messages: list = field(default_factory=list)
 
     @property
@@ -67,7 +68,13 @@ def depth_stream(n_messages: int = 100, depth: int = 1000, seed: int = 7) -> Dep
                     book[price] = amount
                 out[side_index].append([_price_text(price), amount])
         stream.messages.append(out)
-        stream.raw_messages.append((orjson.dumps(out[0]), orjson.dumps(out[1])))
+        bids_json, asks_json = orjson.dumps(out[0]), orjson.dumps(out[1])
+        head = b'{"e":"depthUpdate","b":'
+        data = head + bids_json + b',"a":' + asks_json + b'}'
+        b_start = len(head)
+        a_start = b_start + len(bids_json) + len(b',"a":')
+        stream.raw_messages.append((data, b_start, b_start + len(bids_json),
+                                    a_start, a_start + len(asks_json)))
     return stream
 
 
@@ -83,19 +90,17 @@ def make_fast(stream: DepthStream):
 
 
 def apply_fast(book, stream: DepthStream) -> None:
-    bids = book["bids"]
-    asks = book["asks"]
+    """Each message's two level lists in one call, as the adapters apply them."""
+    store = book.store_deltas
     for b, a in stream.messages:
-        bids.store_levels(b)
-        asks.store_levels(a)
+        store(b, a)
 
 
 def apply_fast_raw(book, stream: DepthStream) -> None:
-    bids = book["bids"]
-    asks = book["asks"]
-    for b, a in stream.raw_messages:
-        bids.store_json(b)
-        asks.store_json(a)
+    """Each message's two level arrays straight from its bytes, in one call."""
+    store = book.store_json_deltas
+    for data, b_start, b_stop, a_start, a_stop in stream.raw_messages:
+        store(data, b_start, b_stop, a_start, a_stop)
 
 
 def make_ccxt(stream: DepthStream):
