@@ -72,6 +72,7 @@ extensions = [
     core_extension("orderbook", libraries=["z"]),
     core_extension("framing", libraries=["z"]),
     core_extension("jsonscan"),
+    core_extension("diffs"),
 ]
 
 setup(

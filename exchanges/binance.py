@@ -7,10 +7,12 @@ code, reached through ``super()``.
 
 * Raw frames first: ``handle_raw_message`` sees each text frame's bytes before JSON
   decoding. A ``depthUpdate`` (the only frame that starts with ``{"e":"depthUpdate"``)
-  is read with a ``jsonscan.FieldScanner`` (scalars decoded, the level arrays as slices of
-  the frame) and both sides are merged straight from the bytes in one
-  ``store_json_deltas`` call: no Python object per level, the wire text kept. Every other frame goes on to orjson and
-  ``handle_message``.
+  that is the next event of a synchronised book is applied and resolved in one core call
+  (``_core.diffs.apply_binance_diff``: both sides from the bytes, no Python object per
+  field or level, the wire text kept). Any other depthUpdate (buffering, a gap, the
+  first event after a snapshot, checkpoints on) is read with a ``jsonscan.FieldScanner``
+  and goes through ``_DepthSync.on_diff``, the procedure below. Every other frame goes on
+  to orjson and ``handle_message``.
 * Dispatch: ccxt.pro builds a 30-entry dict of bound methods on every message; here the
   ``e`` -> handler table is built once per exchange, and each connection keeps a
   ``market id -> route`` cache (symbol, market, message hash resolved once).
@@ -39,6 +41,7 @@ from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.errors import BaseError, InvalidNonce
 from ccxt.base.precise import Precise
 
+from ccxtpro_fast._core.diffs import apply_binance_diff
 from ccxtpro_fast._core.jsonscan import FieldScanner
 from ccxtpro_fast.base.exchange import ExchangeMixin
 
@@ -371,8 +374,10 @@ class BinanceNative:
         """The transport's raw-frame hook: True when the frame was handled here."""
         if not data.startswith(_DEPTH_PREFIX):
             return False
-        s, U, u, pu, E, b, a = _scan_depth(data)
         routes = self._bn_routes.get(client)
+        if routes is not None and apply_binance_diff(data, routes.depth, client):
+            return True     # the next event of a synchronised book, applied in the core
+        s, U, u, pu, E, b, a = _scan_depth(data)
         state = routes.depth.get(s) if routes is not None else None
         if state is None:
             state = self._bn_depth_route(client, s)

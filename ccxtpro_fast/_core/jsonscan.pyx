@@ -246,10 +246,6 @@ def scan_array(data, Py_ssize_t start=0, Py_ssize_t stop=-1):
         raise JSONScanError(f'"," or "]" expected at byte {i}')
 
 
-cdef enum:
-    MAX_FIELDS = 32
-
-
 cdef inline bint _same(const char *a, const char *b, Py_ssize_t n) noexcept:
     # keys are a few bytes: a loop beats a libc call
     cdef Py_ssize_t i
@@ -257,14 +253,6 @@ cdef inline bint _same(const char *a, const char *b, Py_ssize_t n) noexcept:
         if a[i] != b[i]:
             return False
     return True
-
-
-# the keys of a field scan, as C pointers into the bytes of the caller's key tuple
-cdef struct _Keys:
-    Py_ssize_t n
-    const char *ptr[MAX_FIELDS]
-    Py_ssize_t len[MAX_FIELDS]
-    signed char single[256]     # a one-byte key -> its index (the first one), -1: none
 
 
 cdef int _compile_keys(tuple keys, _Keys *ks) except -1:
@@ -344,6 +332,71 @@ cdef tuple _scan_fields(data, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks
             continue
         if i < stop and d[i] == b'}':
             return result
+        raise JSONScanError(f'"," or "}}" expected at byte {i}')
+
+
+cdef int scan_spans(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks,
+                    Spans *out) except -1:
+    """_scan_fields without building values: where each key's value lies in d, and its
+    kind (SPAN_ABSENT where a key is absent). Strings span their text inside the quotes,
+    containers include their brackets, scalars are their bare text (numbers, true, null)."""
+    cdef Py_ssize_t i, j, key_start, key_end, k
+    cdef bint escaped
+    cdef char c
+    for k in range(ks.n):
+        out.kind[k] = SPAN_ABSENT
+    i = _ws(d, start, stop)
+    if i >= stop or d[i] != b'{':
+        raise JSONScanError('object expected')
+    i = _ws(d, i + 1, stop)
+    if i < stop and d[i] == b'}':
+        return 0
+    while True:
+        if i >= stop or d[i] != b'"':
+            raise JSONScanError(f'key expected at byte {i}')
+        escaped = False
+        key_start = i + 1
+        key_end = _string_end(d, key_start, stop, &escaped)
+        k = _match(ks, d + key_start, key_end - key_start)
+        i = _ws(d, key_end + 1, stop)
+        if i >= stop or d[i] != b':':
+            raise JSONScanError(f'":" expected at byte {i}')
+        i = _ws(d, i + 1, stop)
+        if i >= stop:
+            raise JSONScanError('truncated: value expected')
+        c = d[i]
+        if c == b'"':
+            escaped = False
+            j = _string_end(d, i + 1, stop, &escaped)
+            if k >= 0:
+                out.kind[k] = SPAN_ESCAPED if escaped else SPAN_STRING
+                out.start[k] = i + 1
+                out.stop[k] = j
+            i = j + 1
+        elif c == b'[' or c == b'{':
+            j = _container_end(d, i, stop)
+            if k >= 0:
+                out.kind[k] = SPAN_CONTAINER
+                out.start[k] = i
+                out.stop[k] = j
+            i = j
+        else:
+            j = i
+            while j < stop and d[j] != b',' and d[j] != b'}' and d[j] != b']' and d[j] > 32:
+                j += 1
+            if j == i:
+                raise JSONScanError(f'value expected at byte {i}')
+            if k >= 0:
+                out.kind[k] = SPAN_SCALAR
+                out.start[k] = i
+                out.stop[k] = j
+            i = j
+        i = _ws(d, i, stop)
+        if i < stop and d[i] == b',':
+            i = _ws(d, i + 1, stop)
+            continue
+        if i < stop and d[i] == b'}':
+            return 0
         raise JSONScanError(f'"," or "}}" expected at byte {i}')
 
 
