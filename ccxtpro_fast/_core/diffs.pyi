@@ -1,0 +1,3 @@
+from typing import Any
+
+def apply_binance_diff(data: bytes, states: dict, client: Any) -> bool: ...
