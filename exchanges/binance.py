@@ -123,8 +123,8 @@ class _DepthSync:
         self.snapshots = 0      # REST snapshots used or rejected
         self.checks = 0         # bookTicker checkpoints that agreed
         self.mismatches = 0     # ... that did not
-        # the mixin's cached iso8601; its bound __call__ skips the instance-call lookup
-        self.iso = exchange.iso8601.__call__
+        # the mixin's cached iso8601 (the compiled depth path calls its C level)
+        self.iso = exchange.iso8601
 
     # -------------------------------------------------------------- the procedure
 

@@ -19,8 +19,15 @@ from ccxtpro_fast._core.jsonscan cimport (
     SPAN_ABSENT,
 )
 from ccxtpro_fast._core.orderbook cimport Asks, Bids, OrderBookSide
+from ccxtpro_fast._core.timefmt cimport Iso8601
+
+from ccxt.async_support.base.ws.client import Client as _CcxtClient
 
 from ccxtpro_fast._core.jsonscan import JSONScanError
+
+# ccxt's resolve does nothing but a dict lookup when no one waits on the hash (the rest
+# of a burst): skipped here then, as long as the client's resolve is that one
+cdef object _CCXT_RESOLVE = _CcxtClient.resolve
 
 cdef extern from "Python.h":
     object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size, const char *errors)
@@ -127,6 +134,13 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
     time_obj = PyLong_FromLongLong(time_ms)
     PyDict_SetItem(book, 'nonce', PyLong_FromLongLong(last))
     PyDict_SetItem(book, 'timestamp', time_obj)
-    PyDict_SetItem(book, 'datetime', state.iso(time_obj))
-    client.resolve(book, state.hash)
+    iso = state.iso
+    if type(iso) is Iso8601:
+        PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(time_ms))
+    else:
+        PyDict_SetItem(book, 'datetime', iso(time_obj))
+    message_hash = state.hash
+    if (getattr(type(client), 'resolve', None) is not _CCXT_RESOLVE or client.verbose
+            or message_hash in client.futures):
+        client.resolve(book, message_hash)
     return True
