@@ -74,6 +74,7 @@ extensions = [
     core_extension("jsonscan"),
     core_extension("diffs"),
     core_extension("timefmt"),
+    core_extension("wslistener"),
 ]
 
 setup(

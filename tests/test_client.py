@@ -19,6 +19,27 @@ from test_client_helpers import (
 )
 
 
+@pytest.fixture(autouse=True, params=["compiled listener", "python listener"])
+def listener_kind(request, monkeypatch):
+    """Every test on both listeners: the compiled hot path (wslistener.pyx) and the
+    Python one it falls back to with another picows."""
+    if request.param == "python listener":
+        monkeypatch.setattr("ccxtpro_fast.base.client.TextFrameListener", None)
+    return request.param
+
+
+def test_the_compiled_listener_is_built_and_used():
+    from ccxtpro_fast.base import client
+    from ccxtpro_fast._core.wslistener import TextFrameListener
+    assert client.TextFrameListener is TextFrameListener or client.TextFrameListener is None
+    listener = client._new_listener(client.Client('ws://127.0.0.1:1/x', lambda *a: None, lambda *a: None,
+                                                  lambda *a: None, lambda *a: None))
+    if client.TextFrameListener is not None:
+        assert isinstance(listener, TextFrameListener)
+    else:
+        assert isinstance(listener, client._Listener)
+
+
 def test_text_frames_json_and_plain():
     async def main():
         async with ScriptedServer() as server:

@@ -70,6 +70,20 @@ def _decode_text(data):
     return bytes(data).decode('utf-8')
 
 
+try:
+    # the hot path of _Listener compiled against the pinned picows (see wslistener.pyx)
+    from ccxtpro_fast._core.wslistener import TextFrameListener
+except (ImportError, ValueError):   # another picows than the one it was built with
+    TextFrameListener = None
+
+
+def _new_listener(client):
+    listener = _Listener(client)
+    if TextFrameListener is None:
+        return listener
+    return TextFrameListener(listener, _decode_text, _ms)
+
+
 class Throttler(_CcxtThrottler):
     """ccxt's leaky bucket, with a handle on its looper task so a closing client can
     stop it instead of leaving it to drain a queue of cancelled sends."""
@@ -391,7 +405,7 @@ class Client(_CcxtClient):
         try:
             proxy = self._proxy_url()
             transport, _ = await asyncio.wait_for(ws_connect(
-                lambda: _Listener(self), self.url,
+                lambda: _new_listener(self), self.url,
                 ssl_context=self._ssl(),
                 # picows tears a stalled handshake down itself, nothing leaks past our timeout
                 websocket_handshake_timeout=timeout,

@@ -1,0 +1,61 @@
+# cython: freethreading_compatible = False
+"""The picows listener's hot path, compiled.
+
+picows calls its listener's ``on_ws_frame`` for every frame. A Python listener costs a
+Python call and frame per frame; this subclass of picows' ``WSListener`` is called from
+picows' C code directly. It handles the frame nearly every message is, a whole text
+frame, exactly as ``ccxtpro_fast.base.client._Listener.on_ws_frame`` does (the stamp,
+the raw hook, decoding, dispatch), and hands every other frame and event to that Python
+listener. It is built against picows' .pxd, so it needs the picows it was built with
+(pyproject.toml pins it); with any other, the client keeps the Python listener."""
+from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
+
+
+cdef class TextFrameListener(WSListener):
+    """``TextFrameListener(listener, decode_text, clock_ms)``: ``listener`` is the
+    connection's Python listener (its ``client`` the ccxt-contract client)."""
+    cdef object listener
+    cdef object client
+    cdef object decode_text
+    cdef object clock_ms
+
+    def __init__(self, listener, decode_text, clock_ms):
+        self.listener = listener
+        self.client = listener.client
+        self.decode_text = decode_text
+        self.clock_ms = clock_ms
+
+    cpdef on_ws_connected(self, WSTransport transport):
+        self.listener.on_ws_connected(transport)
+
+    cpdef on_ws_disconnected(self, WSTransport transport):
+        self.listener.on_ws_disconnected(transport)
+
+    cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
+        cdef object client = self.client
+        if frame.msg_type != WSMsgType.TEXT or not frame.fin or client._fragments is not None:
+            self.listener.on_ws_frame(transport, frame)
+            return
+        if client._stamp_due:
+            # the first message of this read: one time stamp serves the whole burst
+            client.last_message_at = self.clock_ms()
+            client._stamp_due = False
+        if frame.last_in_buffer:
+            client._stamp_due = True
+        data = frame.get_payload_as_bytes()
+        if client.verbose:
+            client._vlog('message', data)
+        callback = client.raw_message_callback
+        if callback is not None:
+            try:
+                if callback(client, data):
+                    return
+            except Exception as error:
+                client.raw_handler_failed(data, error)
+                return
+        try:
+            message = self.decode_text(data)
+        except (ValueError, UnicodeDecodeError) as error:
+            client._bad_input(data, error)
+            return
+        client.dispatch(message)
