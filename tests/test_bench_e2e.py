@@ -43,5 +43,46 @@ def test_harness_okx_books_match(tmp_path, monkeypatch):
         assert lat["samples"] > 0 and 0 < lat["p50_us"] <= lat["p99_us"] <= lat["p999_us"]
         assert lat["cpu_us_per_msg"] > 0
     assert r["throughput"]["ccxt.pro"]["top"] == r["throughput"]["ccxtpro_fast"]["top"]
+    # both latencies for the three clients (the floor keeps no book)
+    assert r["latency"][e2e.FLOOR]["top"] is None
+    for impl in e2e.LATENCY_CLIENTS:
+        lat = r["latency"][impl]
+        assert lat["samples"] > 0 and 0 <= lat["busy"] <= lat["samples"]
+        assert 0 < lat["in_client_p50_us"] <= lat["in_client_p99_us"] <= lat["in_client_p999_us"]
+        send, inside = lat["latencies_us"], lat["in_client_us"]
+        assert len(send) == len(inside) == lat["samples"]
+        # in-client <= from send for every frame, so for every order statistic too
+        assert all(0 < i <= s for i, s in zip(inside, send))
+        for q in ("p50_us", "p99_us", "p999_us", "max_us"):
+            assert lat["in_client_" + q] <= lat[q]
+        assert lat["selects_per_frame"] >= 1
+    assert r["select_record_ns"] > 0
     text = e2e.table_all({"method": e2e.method(), "exchanges": {"okx": r}}, args.rate)
-    assert "okx" in text and "ratio" in text
+    assert "okx" in text and "ratio" in text and "in-client p99" in text and e2e.FLOOR in text
+
+
+def test_select_log_and_peer_fds():
+    """The in-client clock's parts: every select() return is logged with its ready fds, and
+    the socket to a port is found by its peer, whoever opened it."""
+    import asyncio
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        server = await asyncio.start_server(lambda r, w: w.write(b"x"), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        log = e2e.SelectLog(loop, capacity=2).install()       # grows past its capacity
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await reader.read(1) == b"x"
+        fds = e2e.peer_fds(port)
+        assert fds == [writer.get_extra_info("socket").fileno()]
+        log.uninstall()
+        calls = log.calls()
+        await asyncio.sleep(0)
+        assert log.calls() == calls > 2
+        enter, ret = log.reporting(fds)
+        assert enter and all(e <= r for e, r in zip(enter, ret)) and ret == sorted(ret)
+        writer.close()
+        server.close()
+
+    asyncio.run(run())
+

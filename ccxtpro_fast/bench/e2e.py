@@ -10,10 +10,23 @@ Two runs per client:
   sent as fast as the client reads it; messages/s = burst messages / wall time from the
   first to the last of them applied, CPU = the client process's CPU time over the same
   span;
-- latency: a steady `--rate` messages/s; latency = the client's wake-up from
-  `watch_order_book` minus the moment the simulator was about to write that frame to its
-  socket (both read from CLOCK_MONOTONIC, shared by the processes), for every message,
-  joined by the update each frame carries (`VENUES[...].key`).
+- latency: a steady `--rate` messages/s, three clients: ccxt.pro, ccxtpro_fast and the
+  floor (a bare asyncio WebSocket reader that wakes a waiting coroutine per frame and
+  keeps no book: no Python client goes under it on this machine). Per frame, joined to
+  the wake-up by the update it carries (`VENUES[...].key`; the floor reads it from the
+  frame once the run is over),
+  two measures, both ending at the wake-up from `watch_order_book` (perf_counter_ns,
+  CLOCK_MONOTONIC, shared by the processes):
+  - from send (`p50_us`...): from the simulator's stamp just before it writes the frame
+    to its socket. It includes the OS waking the client process from epoll_wait, which
+    every client pays and which is large on a VM;
+  - in-client (`in_client_p50_us`...): from the frame's arrival in the client process,
+    the return of the epoll call that reported the client's WebSocket socket readable
+    (each client's loop selector is wrapped, `SelectLog`). When the client was not
+    waiting in epoll at the send stamp (busy: running, or descheduled while running),
+    the frame waited for it and arrival = the send stamp (a loopback write queues the
+    frame in the client's socket during the write call); `busy` counts those frames.
+    So in-client <= from send, and the difference is the OS wake-up.
 
 The session is made by the simulator's seeded generator (1,000 levels a side, 1-20 level
 changes per message, mostly near the top, ~25% deletions), rendered by the simulator's
@@ -30,10 +43,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import bisect
+import hashlib
 import json
 import multiprocessing as mp
 import os
 import platform
+import selectors
+import socket
 import sys
 import time
 import zlib
@@ -46,6 +64,9 @@ import orjson
 
 CACHE = Path(os.environ.get("CCXF_BENCH_CACHE", Path.home() / ".cache" / "ccxtpro_fast" / "bench"))
 IMPLEMENTATIONS = ("ccxt.pro", "ccxtpro_fast")
+# the third client of the latency run: a bare asyncio WebSocket reader, no book
+FLOOR = "floor"
+LATENCY_CLIENTS = IMPLEMENTATIONS + (FLOOR,)
 # set by --generic, read by the client processes: ccxtpro_fast without its native adapter
 GENERIC_ENV = "CCXF_E2E_GENERIC"
 
@@ -244,7 +265,287 @@ def make_session(v: Venue, path: Path, *, warmup: int, messages: int, rate: Opti
     return {"keys": keys, "ticks": session["ticks"], "crc": crc}
 
 
-# ---------------------------------------------------------------- the two processes
+# ---------------------------------------------------------------- in-client clock
+
+
+class SelectLog:
+    """Every ``select()`` of the running event loop's selector, recorded: perf_counter_ns
+    before the call, after it, and a bit mask of the ready fds (bit ``fd``).
+
+    Installed the same way in every client process of the latency run (the ``select``
+    bound method of ``loop._selector`` is shadowed by an instance attribute); it stores
+    three ints per call into a preallocated list, so it makes no garbage the cyclic
+    collector tracks and the list grows only past ``capacity`` calls."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int = 1 << 16):
+        sel = getattr(loop, "_selector", None)
+        # both clients must run on asyncio's default loop (no uvloop): the in-client clock
+        # reads its epoll returns
+        if not isinstance(loop, asyncio.SelectorEventLoop) or type(sel) is not selectors.EpollSelector:
+            raise SystemExit(f"the latency run needs asyncio's default loop on epoll, not "
+                             f"{type(loop).__name__} on {type(sel).__name__}")
+        self.selector = sel
+        self.log = log = [0] * (3 * capacity)
+        size = len(log)
+        select = sel.select
+        clock = time.perf_counter_ns
+        i = 0
+
+        def timed_select(timeout=None):
+            nonlocal i, size
+            t0 = clock()
+            ready = select(timeout)
+            t1 = clock()
+            mask = 0
+            for key, _ in ready:
+                mask |= 1 << key.fd
+            if i == size:
+                log.extend([0] * size)
+                size += size
+            log[i] = t0
+            log[i + 1] = t1
+            log[i + 2] = mask
+            i += 3
+            return ready
+
+        def calls() -> int:
+            return i // 3
+
+        self.select = timed_select
+        self.calls = calls
+
+    def install(self) -> "SelectLog":
+        self.selector.select = self.select
+        return self
+
+    def uninstall(self) -> None:
+        self.selector.__dict__.pop("select", None)
+
+    def reporting(self, fds) -> tuple[list, list]:
+        """(call times, return times) of the selects whose ready set holds one of ``fds``."""
+        bits = 0
+        for fd in fds:
+            bits |= 1 << fd
+        log, n = self.log, 3 * self.calls()
+        enter, ret = [], []
+        for j in range(0, n, 3):
+            if log[j + 2] & bits:
+                enter.append(log[j])
+                ret.append(log[j + 1])
+        return enter, ret
+
+
+def peer_fds(port: int) -> list:
+    """This process's TCP sockets connected to 127.0.0.1:``port`` (the simulator's
+    WebSocket port), whatever library opened them: /proc/self/fd's sockets, asked for
+    their peer through a duplicate."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if not os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                continue
+            dup = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        try:
+            if dup.family in (socket.AF_INET, socket.AF_INET6) and dup.type == socket.SOCK_STREAM:
+                peer = dup.getpeername()
+                if peer[1] == port:
+                    found.append(fd)
+        except OSError:
+            pass
+        finally:
+            dup.close()
+    return found
+
+
+def select_overhead_ns(calls: int = 100_000, repeat: int = 5) -> float:
+    """What SelectLog adds to one select() returning one ready fd, in ns (best of
+    ``repeat`` against the bare call on the same selector)."""
+    a, b = socket.socketpair()
+    sel = selectors.EpollSelector()
+    try:
+        b.send(b"x")
+        sel.register(a, selectors.EVENT_READ)
+        loop = asyncio.SelectorEventLoop(sel)
+        try:
+            best: dict = {}
+            for _ in range(repeat):
+                for name in ("bare", "recorded"):
+                    fn = SelectLog(loop, capacity=calls).select if name == "recorded" else sel.select
+                    t = time.perf_counter_ns()
+                    for _ in range(calls):
+                        fn(0)
+                    t = (time.perf_counter_ns() - t) / calls
+                    best[name] = min(best.get(name, t), t)
+            return best["recorded"] - best["bare"]
+        finally:
+            loop.close()
+    finally:
+        a.close()
+        b.close()
+
+
+# ---------------------------------------------------------------- the floor client
+
+
+class _FloorProtocol(asyncio.Protocol):
+    """A bare WebSocket client (RFC 6455 handshake and server frames, nothing else): each
+    data frame's payload is appended to ``frames`` and wakes ``waiter``."""
+
+    def __init__(self, key: bytes):
+        self.key = key
+        self.opened = asyncio.get_running_loop().create_future()
+        self.waiter: Optional[asyncio.Future] = None
+        self.frames: list = []
+        self.buf = b""
+        self.transport = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def connection_lost(self, exc) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed during the handshake"))
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("closed"))
+
+    def data_received(self, data: bytes) -> None:
+        if not self.opened.done():
+            data = self.buf + data
+            head, sep, data = data.partition(b"\r\n\r\n")
+            if not sep:
+                self.buf = head
+                return
+            self.buf = b""
+            accept = base64.b64encode(hashlib.sha1(
+                self.key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+            if not head.startswith(b"HTTP/1.1 101") or accept not in head:
+                self.opened.set_exception(ConnectionError(head.decode("latin-1")))
+                return
+            self.opened.set_result(None)
+            if not data:
+                return
+        buf = self.buf + data if self.buf else data
+        n = len(buf)
+        pos = 0
+        got = False
+        append = self.frames.append
+        while n - pos >= 2:
+            b0, size = buf[pos], buf[pos + 1]
+            head = 2
+            if size == 126:
+                if n - pos < 4:
+                    break
+                size = int.from_bytes(buf[pos + 2:pos + 4], "big")
+                head = 4
+            elif size == 127:
+                if n - pos < 10:
+                    break
+                size = int.from_bytes(buf[pos + 2:pos + 10], "big")
+                head = 10
+            elif size > 127:
+                raise ConnectionError("a masked server frame")
+            end = pos + head + size
+            if end > n:
+                break
+            op = b0 & 0x0F
+            if op in (1, 2) and b0 & 0x80:
+                append(buf[pos + head:end])
+                got = True
+            elif op == 9:
+                self.send(0xA, buf[pos + head:end])
+            elif op != 8 and op != 10:
+                raise ConnectionError(f"unexpected frame 0x{b0:02x}")
+            pos = end
+        self.buf = buf[pos:] if pos < n else b""
+        if got:
+            w = self.waiter
+            if w is not None and not w.done():
+                w.set_result(None)
+
+    def send(self, op: int, payload: bytes) -> None:
+        """A client frame (masked, RFC 6455 5.3)."""
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes((0x80 | op,)) + (bytes((0x80 | n,)) if n < 126 else
+                                      bytes((0xFE,)) + n.to_bytes(2, "big"))
+        masked = (int.from_bytes(payload, "big") ^ int.from_bytes((mask * (n // 4 + 1))[:n], "big")
+                  ).to_bytes(n, "big") if n else b""
+        self.transport.write(head + mask + masked)
+
+
+def frame_key(v: Venue, frame: bytes):
+    """The update a frame as received carries (None: not a book frame, e.g. an ack),
+    looking inside a combined-stream wrapper (Binance's {"stream", "data"})."""
+    try:
+        msg = orjson.loads(frame)
+    except ValueError:
+        return None
+    for m in (msg, msg.get("data") if isinstance(msg, dict) else None):
+        try:
+            return v.key_of(m)
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass
+    return None
+
+
+def consume_floor(name: str, ws_port: int, frames_total: int, warmup: int, pipe) -> None:
+    """The floor: the same frames at the same rate to a bare asyncio WebSocket reader that
+    wakes a waiting coroutine per frame and does nothing else. A wake-up belongs to the
+    latest frame received then, whose key is read once the run is over. It stops 0.5 s
+    after the last of ``frames_total`` frames (control frames, such as acks, come on top);
+    its CPU clock starts with the ``warmup``-th frame."""
+    v = VENUES[name]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        selects = SelectLog(loop).install()
+        url = urlsplit(v.url)
+        target = f"/{url.hostname}{url.path}" + (f"?{url.query}" if url.query else "")
+        key = base64.b64encode(os.urandom(16))
+        transport, proto = await loop.create_connection(lambda: _FloorProtocol(key), "127.0.0.1",
+                                                        int(ws_port))
+        transport.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{ws_port}\r\nUpgrade: websocket\r\n"
+                        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key.decode()}\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        await proto.opened
+        if v.subscribe:
+            proto.send(1, v.subscribe.encode())
+        frames = proto.frames
+        wakes: list = []
+        clock = time.perf_counter_ns
+        cpu_start = None
+        while True:
+            proto.waiter = waiter = loop.create_future()
+            if len(frames) < frames_total:
+                await waiter
+            else:       # every data frame may be in: the end is 0.5 s without a frame
+                try:
+                    await asyncio.wait_for(waiter, 0.5)
+                except asyncio.TimeoutError:
+                    break
+            now = clock()
+            n = len(frames)
+            wakes.append((n - 1, now))
+            if cpu_start is None and n >= warmup:
+                cpu_start = time.process_time()
+        cpu = time.process_time() - cpu_start
+        fds = peer_fds(int(ws_port))
+        proto.send(8, (1000).to_bytes(2, "big"))
+        transport.close()
+        selects.uninstall()
+        keys = [frame_key(v, f) for f in frames]
+        pipe.send({"wakes": [(keys[i], t) for i, t in wakes if keys[i] is not None],
+                   "cpu": cpu, "top": None, "selects": selects.reporting(fds),
+                   "select_calls": selects.calls(), "fds": fds,
+                   "frame_keys": keys})
+
+    asyncio.run(main())
+
+
+# ---------------------------------------------------------------- the simulator and the clients
 
 
 def serve(name: str, session: Optional[str], speed: Optional[float], pipe, stamp=True,
@@ -288,8 +589,9 @@ def serve(name: str, session: Optional[str], speed: Optional[float], pipe, stamp
 
 
 def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, last_key: int,
-            pipe) -> None:
-    """The client process: watch the book until the last update, timing every wake-up."""
+            pipe, record: bool = False) -> None:
+    """The client process: watch the book until the last update, timing every wake-up
+    (and, with ``record``, every return of the event loop's epoll)."""
     import ccxt.pro
 
     import ccxtpro_fast
@@ -298,6 +600,7 @@ def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, 
     v = VENUES[name]
 
     async def main():
+        selects = SelectLog(asyncio.get_running_loop()).install() if record else None
         if impl == "ccxt.pro":
             cls = getattr(ccxt.pro, v.cls)
         elif os.environ.get(GENERIC_ENV) == "1":
@@ -326,15 +629,23 @@ def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, 
         cpu = time.process_time() - cpu_start
         # price and amount (ccxt.pro's counted books add the level's strings as a third item)
         top = ([list(x)[:2] for x in book["bids"][:10]], [list(x)[:2] for x in book["asks"][:10]])
+        out = {"wakes": wakes, "cpu": cpu, "top": top}
+        if selects is not None:
+            fds = peer_fds(int(ws_port))
+            selects.uninstall()
+            out.update(selects=selects.reporting(fds), select_calls=selects.calls(), fds=fds)
         await ex.close()
-        pipe.send({"wakes": wakes, "cpu": cpu, "top": top})
+        pipe.send(out)
 
     asyncio.run(main())
 
 
 def run_pair(v: Venue, session: Optional[Path], speed: Optional[float], impl: str, start_key: int,
              last_key: int, stamp=True, live: Optional[dict] = None,
-             timeout: float = 300.0) -> tuple[dict, dict]:
+             timeout: float = 300.0, record: bool = False,
+             floor: Optional[tuple] = None) -> tuple[dict, dict]:
+    """One simulator process and one client process (``impl``, or FLOOR: then ``floor``
+    is (data frames, warm-up frames))."""
     ctx = mp.get_context("spawn")
     sim_end, sim_child = ctx.Pipe()
     cli_end, cli_child = ctx.Pipe()
@@ -342,8 +653,12 @@ def run_pair(v: Venue, session: Optional[Path], speed: Optional[float], impl: st
                                              stamp, live), daemon=True)
     server.start()
     ws_port, http_port = sim_end.recv()
-    client = ctx.Process(target=consume, args=(v.name, impl, ws_port, http_port, start_key, last_key,
-                                               cli_child), daemon=True)
+    if impl == FLOOR:
+        client = ctx.Process(target=consume_floor, args=(v.name, ws_port) + floor + (cli_child,),
+                             daemon=True)
+    else:
+        client = ctx.Process(target=consume, args=(v.name, impl, ws_port, http_port, start_key, last_key,
+                                                   cli_child, record), daemon=True)
     client.start()
     if not cli_end.poll(timeout):
         client.kill()
@@ -380,8 +695,23 @@ def throughput(v: Venue, session: Path, keys: list, warmup: int) -> Optional[dic
     return out
 
 
+def _pct(values: list, q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
 def latency(v: Venue, session: Optional[Path], meta: dict, warmup: int, rate: float,
             seed: int) -> dict:
+    """The steady run, for ccxt.pro, ccxtpro_fast and the floor; per frame woken for:
+
+    - from send: wake-up - the simulator's stamp just before it wrote the frame (so the
+      OS waking the client process is in it);
+    - in-client: wake-up - the frame's arrival in the client process: the return of the
+      epoll call that reported the WebSocket socket readable, when the client was waiting
+      in that call at the send stamp ("idle"); otherwise the client was busy (running, or
+      descheduled while running) and the frame waited for it: arrival = the send stamp,
+      which the kernel's loopback write makes a lower bound of the true arrival by the
+      few us of the write call. So in-client <= from send for every frame, and the two
+      are equal for busy frames."""
     out = {}
     keys = meta["keys"]
     index = {k: i for i, k in enumerate(keys)}
@@ -389,24 +719,53 @@ def latency(v: Venue, session: Optional[Path], meta: dict, warmup: int, rate: fl
     if not v.replay:
         # ticks/s for `rate` frames/s (not every tick changes the book the client watches)
         live = {"seed": seed, "ticks": meta["ticks"], "rate": rate * meta["ticks"] / len(keys)}
-    for impl in IMPLEMENTATIONS:
-        result, served = run_pair(v, session, 1.0, impl, keys[warmup - 1], keys[-1], live=live)
+    for impl in LATENCY_CLIENTS:
+        result, served = run_pair(v, session, 1.0, impl, keys[warmup - 1], keys[-1], live=live,
+                                  record=True, floor=(len(keys), warmup))
         sent = served["sent"]
         if len(sent) != len(keys) or (live and served["crc"] != meta["crc"]):
             raise SystemExit(f"{v.name}, {impl}: the simulator sent {len(sent)} frames, not the "
                              f"{len(keys)} of the session (or other bytes)")
-        lat = [(t - sent[index[k]]) / 1e3 for k, t in result["wakes"]
-               if k in index and index[k] >= warmup]
+        if impl == FLOOR:
+            got = set(result["frame_keys"])
+            missing = sum(1 for k in keys if k != -1 and k not in got)
+            if missing:
+                raise SystemExit(f"{v.name}: the floor missed {missing} of the {len(keys)} frames")
+        if len(result["fds"]) != 1:
+            raise SystemExit(f"{v.name}, {impl}: {len(result['fds'])} sockets to the simulator's "
+                             "WebSocket port at the end of the run, not one")
+        enter, ret = result["selects"]
+        lat, in_client, epoll = [], [], []
+        busy = 0
+        for k, t in result["wakes"]:
+            i = index.get(k)
+            if i is None or i < warmup:
+                continue
+            s = sent[i]
+            j = bisect.bisect_left(ret, s)      # the first epoll return reporting the socket
+            if j < len(ret) and enter[j] <= s and ret[j] <= t:
+                arrival = ret[j]                # it was waiting in epoll_wait at the send
+                epoll.append((ret[j] - s) / 1e3)
+            else:
+                arrival = s                     # busy: the frame waited for the client
+                busy += 1
+            lat.append((t - s) / 1e3)
+            in_client.append((t - arrival) / 1e3)
         lat.sort()
-
-        def pct(q):
-            return lat[min(len(lat) - 1, int(q * len(lat)))]
-
+        in_client.sort()
+        epoll.sort()
         count = len(keys) - warmup
-        out[impl] = {"samples": len(lat), "p50_us": pct(0.50), "p99_us": pct(0.99),
-                     "p999_us": pct(0.999), "max_us": lat[-1], "top": result["top"],
+        out[impl] = {"samples": len(lat), "p50_us": _pct(lat, 0.50), "p99_us": _pct(lat, 0.99),
+                     "p999_us": _pct(lat, 0.999), "max_us": lat[-1],
+                     "in_client_p50_us": _pct(in_client, 0.50), "in_client_p99_us": _pct(in_client, 0.99),
+                     "in_client_p999_us": _pct(in_client, 0.999), "in_client_max_us": in_client[-1],
+                     "busy": busy,
+                     "epoll_p50_us": _pct(epoll, 0.50) if epoll else None,
+                     "epoll_p99_us": _pct(epoll, 0.99) if epoll else None,
+                     "selects_per_frame": result["select_calls"] / len(keys),
+                     "top": result["top"],
                      "cpu_us_per_msg": result["cpu"] / count * 1e6, "live": bool(live),
-                     "latencies_us": lat}
+                     "latencies_us": lat, "in_client_us": in_client}
     return out
 
 
@@ -436,10 +795,12 @@ def run_venue(v: Venue, args) -> dict:
                                seed=args.seed)
     results["latency"] = latency(v, steady if v.replay else None, steady_meta, args.warmup,
                                  args.rate, args.seed)
+    # what recording the epoll returns adds to one select() call, in this process
+    results["select_record_ns"] = select_overhead_ns()
     for part in ("throughput", "latency"):
         if results[part] is None:
             continue
-        tops = {impl: r["top"] for impl, r in results[part].items()}
+        tops = {impl: results[part][impl]["top"] for impl in IMPLEMENTATIONS}
         if tops["ccxt.pro"] != tops["ccxtpro_fast"]:
             raise SystemExit(f"{v.name} {part}: the final books differ: {tops}")
     return results
@@ -482,11 +843,12 @@ def main(argv=None) -> dict:
 
 
 def report(results: dict) -> None:
-    """One exchange: ccxt.pro and ccxtpro_fast side by side, with the ratios."""
+    """One exchange: ccxt.pro and ccxtpro_fast side by side, with the ratios; the floor's
+    latency beside them."""
     t = results["throughput"]
     lat = results["latency"]
     print(f"end to end, {results['label']}, watch_order_book, loopback simulator")
-    print(f"{'':24}{'ccxt.pro':>14}{'ccxtpro_fast':>14}{'ratio':>10}")
+    print(f"{'':24}{'ccxt.pro':>14}{'ccxtpro_fast':>14}{'ratio':>10}{'floor':>10}")
     if t is not None:
         base, fast = t["ccxt.pro"], t["ccxtpro_fast"]
         print(f"{'messages/s':24}{base['msgs_per_s']:14,.0f}{fast['msgs_per_s']:14,.0f}"
@@ -498,10 +860,33 @@ def report(results: dict) -> None:
         print(f"{'messages/s':24}{'n/a':>14}{'n/a':>14}{'':>10}")
         print(f"{'CPU us/message, steady':24}{base['cpu_us_per_msg']:14.2f}{fast['cpu_us_per_msg']:14.2f}"
               f"{base['cpu_us_per_msg'] / fast['cpu_us_per_msg']:9.1f}x")
+    floor = lat.get(FLOOR)
     for key, label in (("p50_us", "p50 latency us"), ("p99_us", "p99 latency us"),
-                       ("p999_us", "p99.9 latency us")):
+                       ("p999_us", "p99.9 latency us"), ("in_client_p50_us", "p50 in-client us"),
+                       ("in_client_p99_us", "p99 in-client us"),
+                       ("in_client_p999_us", "p99.9 in-client us")):
+        if key not in lat["ccxt.pro"]:
+            continue
         b, f = lat["ccxt.pro"][key], lat["ccxtpro_fast"][key]
-        print(f"{label:24}{b:14.0f}{f:14.0f}{b / f:9.1f}x")
+        fl = f"{floor[key]:10.0f}" if floor else ""
+        print(f"{label:24}{b:14.0f}{f:14.0f}{b / f:9.1f}x{fl}")
+    if "busy" in lat["ccxt.pro"]:
+        clients = [c for c in LATENCY_CLIENTS if c in lat]
+        cells = "".join(f"{lat[c]['busy']:>{14 if c in IMPLEMENTATIONS else 10}}"
+                        + (" " * 10 if c == "ccxtpro_fast" else "") for c in clients)
+        print(f"{'busy frames':24}{cells}")
+        cells = "".join(f"{lat[c]['epoll_p50_us'] or 0:{14 if c in IMPLEMENTATIONS else 10}.0f}"
+                        + (" " * 10 if c == "ccxtpro_fast" else "") for c in clients)
+        print(f"{'send->epoll p50 us':24}{cells}")
+        cells = "".join(f"{lat[c]['selects_per_frame']:{14 if c in IMPLEMENTATIONS else 10}.2f}"
+                        + (" " * 10 if c == "ccxtpro_fast" else "") for c in clients)
+        print(f"{'selects/frame':24}{cells}")
+        print("latency: from the simulator's stamp just before it writes the frame (includes the "
+              "OS waking the client); in-client: from the epoll return that reported the frame, or "
+              "from the send stamp when the client was busy then (busy frames); send->epoll: the "
+              "OS wake-up, frames that found the client waiting; floor: a bare asyncio WebSocket "
+              f"reader, no book; recording the epoll returns costs "
+              f"{results.get('select_record_ns', 0):.0f} ns a select")
     burst = f"burst {t['ccxt.pro']['messages']} messages" if t else \
         "no burst: the simulator cannot replay this protocol, the live generator served both"
     print(f"({burst}; steady {lat['ccxt.pro']['samples']} samples; "
@@ -548,11 +933,43 @@ def table_all(results: dict, rate: float = 2000.0) -> str:
     lines.append("CPU us/msg: over the burst; CPU steady: over the steady run, where every message "
                  "is a wake-up of its own (event loop and socket costs included)")
     lines += notes
+    lines.append("")
+    lines += latency_table(results)
     lines.append(f"(burst {n_burst} messages after a paced warm-up; steady "
                  f"{first['latency']['ccxt.pro']['samples']} samples; "
                  + "; ".join(f"{n}: {r['label']}" for n, r in results["exchanges"].items())
                  + f"; {m['machine']}, Python {m['python']}, ccxt {m['ccxt']})")
     return "\n".join(lines)
+
+
+LATENCY_MEASURES = (("from send", ("p50_us", "p99_us", "p999_us")),
+                    ("in-client", ("in_client_p50_us", "in_client_p99_us", "in_client_p999_us")))
+
+
+def latency_table(results: dict) -> list:
+    """Every exchange's steady run: both latencies of the three clients, and the ratios
+    ccxt.pro / ccxtpro_fast."""
+    head = (f"{'exchange':13}{'':14}" + "".join(f"{label + ' ' + q:>17}" for label, _ in LATENCY_MEASURES
+                                              for q in ("p50", "p99", "p99.9"))
+            + f"{'busy':>8}")
+    lines = ["latency at the steady rate, us: from send = from the simulator's stamp before it "
+             "writes the frame (includes the OS wake-up); in-client = from the epoll return that "
+             "reported the frame (from the send stamp for busy frames, which found the client "
+             "busy); floor = a bare asyncio WebSocket reader, no book",
+             head, "-" * len(head)]
+    for name, r in results["exchanges"].items():
+        lat = r["latency"]
+        keys = [k for _, ks in LATENCY_MEASURES for k in ks]
+        for label, impl in ((name, "ccxt.pro"), ("", "ccxtpro_fast"), ("", FLOOR)):
+            if impl in lat:
+                lines.append(f"{label:13}{impl:14}" + "".join(f"{lat[impl][k]:17,.0f}" for k in keys)
+                             + f"{lat[impl]['busy']:8}")
+        lines.append(f"{'':13}{'ratio':14}" + "".join(
+            f"{lat['ccxt.pro'][k] / lat['ccxtpro_fast'][k]:16.1f}x" for k in keys))
+    rec = next((r.get("select_record_ns") for r in results["exchanges"].values()), None)
+    if rec is not None:
+        lines.append(f"(recording each epoll return costs the client {rec:.0f} ns a select)")
+    return lines
 
 
 if __name__ == "__main__":

@@ -44,10 +44,17 @@ def table(core, checksum, memory, end_to_end, levels) -> str:
     rows.append(f"| end to end, CPU us per message | {b['cpu_us_per_msg']:.1f} | "
                 f"{f['cpu_us_per_msg']:.2f} | {b['cpu_us_per_msg'] / f['cpu_us_per_msg']:.1f}x less | |")
     lat = end_to_end["latency"]
-    for key, label in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9")):
-        lb, lf = lat["ccxt.pro"][key], lat["ccxtpro_fast"][key]
-        rows.append(f"| latency {label} at a steady 2,000 msg/s, us | {lb:,.0f} | {lf:,.0f} | "
-                    f"{lb / lf:.1f}x | |")
+    floor = lat.get(e2e.FLOOR)
+    for prefix, what in (("", "from send (includes the OS wake-up)"),
+                         ("in_client_", "in-client (from the epoll return that reported the frame)")):
+        for key, label in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9")):
+            key = prefix + key
+            if key not in lat["ccxt.pro"]:
+                continue
+            lb, lf = lat["ccxt.pro"][key], lat["ccxtpro_fast"][key]
+            peer = f"floor {floor[key]:,.0f}" if floor else ""
+            rows.append(f"| latency {label} {what} at a steady 2,000 msg/s, us | {lb:,.0f} | {lf:,.0f} | "
+                        f"{lb / lf:.1f}x | {peer} |")
     m = end_to_end["method"]
     rows.append("")
     rows.append(f"Method: {m['machine']}; Python {m['python']}, ccxt {m['ccxt']}, picows "
@@ -57,8 +64,14 @@ def table(core, checksum, memory, end_to_end, levels) -> str:
                 "calls. Memory: RSS growth over 200 books. End to end: the simulator replays "
                 f"a generated session (burst of {b['messages']:,} messages after a paced "
                 f"warm-up; {lat['ccxt.pro']['samples']:,} messages at 2,000/s for latency) to "
-                "each client in its own process; latency = wake-up of watch_order_book minus "
-                "the simulator's write of that frame (CLOCK_MONOTONIC).")
+                "each client in its own process; latency from send = wake-up of watch_order_book "
+                "minus the simulator's stamp just before it writes that frame (CLOCK_MONOTONIC), "
+                "so it includes the OS waking the client; in-client = wake-up minus the return of "
+                "the client's epoll call that reported the frame (minus the send stamp when the "
+                "client was busy, not waiting in epoll, at the send); floor (peer column) = a bare "
+                "asyncio WebSocket reader that wakes a coroutine per frame and keeps no book"
+                + (f"; recording the epoll returns costs {end_to_end['select_record_ns']:.0f} ns "
+                   "a select in every client" if "select_record_ns" in end_to_end else "") + ".")
     return "\n".join(rows)
 
 
@@ -91,6 +104,34 @@ def exchanges_table(end_to_end: dict) -> str:
     return "\n".join(rows + [""] + notes)
 
 
+def latency_table(end_to_end: dict) -> str:
+    """`e2e --exchange all`: both latencies of the three clients per exchange."""
+    keys = [k for _, ks in e2e.LATENCY_MEASURES for k in ks]
+    rows = ["| exchange | client | from send p50 | p99 | p99.9 | in-client p50 | p99 | p99.9 | busy frames |",
+            "|---|---|" + "---:|" * 7]
+    for name, r in end_to_end["exchanges"].items():
+        lat = r["latency"]
+        for label, impl in ((name, "ccxt.pro"), ("", "ccxtpro_fast"), ("", e2e.FLOOR)):
+            if impl in lat:
+                rows.append(f"| {label} | {impl} | " + " | ".join(f"{lat[impl][k]:,.0f}" for k in keys)
+                            + f" | {lat[impl]['busy']} of {lat[impl]['samples']:,} |")
+        rows.append("| | ratio | " + " | ".join(f"{lat['ccxt.pro'][k] / lat['ccxtpro_fast'][k]:.1f}x"
+                                                for k in keys) + " | |")
+    return "\n".join(rows + ["", "From send: from the simulator's stamp just before it writes the "
+                              "frame, so the OS waking the client process is in it. In-client: from "
+                              "the return of the client's epoll call that reported the frame, or from "
+                              "the send stamp for a busy frame (the client was running, not waiting in "
+                              "epoll, when it was sent). Floor: a bare asyncio WebSocket reader that "
+                              "wakes a coroutine per frame and keeps no book; no Python client goes "
+                              "under it on this machine."])
+
+
+def _summary(latency: dict) -> dict:
+    """A latency result without its per-sample lists."""
+    return {impl: {k: x for k, x in lr.items() if k not in ("latencies_us", "in_client_us")}
+            for impl, lr in latency.items()}
+
+
 def plot(latency: dict, path: Path) -> bool:
     try:
         import matplotlib
@@ -99,12 +140,17 @@ def plot(latency: dict, path: Path) -> bool:
     except ImportError:
         return False
     fig, ax = plt.subplots(figsize=(7, 4))
-    for impl, result in latency.items():
-        values = sorted(result["latencies_us"])
-        n = len(values)
-        ax.plot(values, [i / n for i in range(n)], label=impl)
+    for n_impl, (impl, result) in enumerate(latency.items()):
+        color = f"C{n_impl}"
+        for key, style, what in (("latencies_us", "-", "from send"), ("in_client_us", "--", "in-client")):
+            if key not in result:
+                continue
+            values = sorted(result[key])
+            n = len(values)
+            ax.plot(values, [i / n for i in range(n)], style, color=color, label=f"{impl}, {what}")
     ax.set_xscale("log")
-    ax.set_xlabel("frame written by the simulator -> watch_order_book returns (us)")
+    ax.set_xlabel("frame written by the simulator (from send) or reported by the client's epoll "
+                  "(in-client) -> wake-up (us)", fontsize=8)
     ax.set_ylabel("fraction of messages")
     ax.set_title("latency at a steady 2,000 messages/s (Binance depth)")
     ax.grid(True, which="both", alpha=0.3)
@@ -136,16 +182,18 @@ def main(argv=None):
     text = table(core, checksum, memory, end_to_end, levels)
     if every:
         text += "\n\nEnd to end, every native adapter:\n\n" + exchanges_table(every)
+        text += ("\n\nLatency at a steady 2,000 msg/s, us, every native adapter:\n\n"
+                 + latency_table(every))
     print()
     print(text)
     (out / "results.md").write_text(text + "\n")
     raw = {"merge_ns_per_level": core, "checksum_ns": checksum, "memory_bytes": memory,
-           "end_to_end": {k: v for k, v in end_to_end.items() if k != "latency"}}
+           "end_to_end": dict({k: v for k, v in end_to_end.items() if k != "latency"},
+                              latency=_summary(end_to_end["latency"]))}
     if every:
         raw["end_to_end_exchanges"] = {
-            name: {"throughput": r["throughput"],
-                   "latency": {impl: {k: x for k, x in lr.items() if k != "latencies_us"}
-                               for impl, lr in r["latency"].items()}}
+            name: {"throughput": r["throughput"], "latency": _summary(r["latency"]),
+                   "select_record_ns": r.get("select_record_ns")}
             for name, r in every["exchanges"].items()}
     (out / "results.json").write_text(json.dumps(raw, indent=1))
     if plot(end_to_end["latency"], out / "latency.png"):
