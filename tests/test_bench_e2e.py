@@ -86,3 +86,21 @@ def test_select_log_and_peer_fds():
 
     asyncio.run(run())
 
+
+def test_precise_timers_keep_the_loop_working():
+    """The simulator's precise waits (epoll_pwait2) still wake on timers and on sockets."""
+    import asyncio
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        installed = e2e.precise_timers(loop)
+        for _ in range(5):
+            await asyncio.sleep(0.0003)
+        server = await asyncio.start_server(lambda r, w: w.write(b"y"), "127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        assert await asyncio.wait_for(reader.read(1), 5) == b"y"
+        writer.close()
+        server.close()
+        return installed
+
+    assert asyncio.run(run()) in (True, False)
