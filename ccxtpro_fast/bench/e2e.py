@@ -809,6 +809,9 @@ def latency(v: Venue, session: Optional[Path], meta: dict, warmup: int, rate: fl
                      "in_client_p50_us": _pct(in_client, 0.50), "in_client_p99_us": _pct(in_client, 0.99),
                      "in_client_p999_us": _pct(in_client, 0.999), "in_client_max_us": in_client[-1],
                      "busy": busy,
+                     # frames applied without a wake-up of their own (a later frame's wake-up
+                     # took them along): no sample, here and in the from-send measure
+                     "coalesced": count - len(lat),
                      "epoll_p50_us": _pct(epoll, 0.50) if epoll else None,
                      "epoll_p99_us": _pct(epoll, 0.99) if epoll else None,
                      "selects_per_frame": result["select_calls"] / len(keys),
@@ -924,6 +927,9 @@ def report(results: dict) -> None:
         cells = "".join(f"{lat[c]['busy']:>{14 if c in IMPLEMENTATIONS else 10}}"
                         + (" " * 10 if c == "ccxtpro_fast" else "") for c in clients)
         print(f"{'busy frames':24}{cells}")
+        cells = "".join(f"{lat[c]['coalesced']:>{14 if c in IMPLEMENTATIONS else 10}}"
+                        + (" " * 10 if c == "ccxtpro_fast" else "") for c in clients)
+        print(f"{'frames without a wake':24}{cells}")
         cells = "".join(f"{lat[c]['epoll_p50_us'] or 0:{14 if c in IMPLEMENTATIONS else 10}.0f}"
                         + (" " * 10 if c == "ccxtpro_fast" else "") for c in clients)
         print(f"{'send->epoll p50 us':24}{cells}")
@@ -933,7 +939,8 @@ def report(results: dict) -> None:
         print("latency: from the simulator's stamp just before it writes the frame (includes the "
               "OS waking the client); in-client: from the epoll return that reported the frame, or "
               "from the send stamp when the client was busy then (busy frames); send->epoll: the "
-              "OS wake-up, frames that found the client waiting; floor: a bare asyncio WebSocket "
+              "OS wake-up, frames that found the client waiting; frames without a wake: applied "
+              "along with a later frame, so no sample of their own; floor: a bare asyncio WebSocket "
               f"reader, no book; recording the epoll returns costs "
               f"{results.get('select_record_ns', 0):.0f} ns a select")
     burst = f"burst {t['ccxt.pro']['messages']} messages" if t else \
