@@ -179,7 +179,7 @@ class Bybit(Protocol):
         conn.kind = parts[3]
         self._conn_ids += 1
         conn.props["conn_id"] = f"d{self._conn_ids:05d}sim{conn.kind}-{self._conn_ids}"
-        conn.props["books"] = {}        # replay: topic -> [bids, asks, u, seq] as sent
+        conn.props["books"] = {}        # replay: topic -> _Sent (the book as sent, folded lazily)
         return True
 
     def _reply(self, conn, op: str, req_id: Any, success: bool, ret_msg: str) -> None:
@@ -270,7 +270,8 @@ class Bybit(Protocol):
         snapshot of contracts. Nothing for trades and klines (they push on events)."""
         kind = conn.kind
         if self._replaying:
-            book = conn.props["books"].get(topic) if topic.startswith("orderbook.") else None
+            sent = conn.props["books"].get(topic) if topic.startswith("orderbook.") else None
+            book = sent.book() if sent is not None else None
             if book is None:
                 return None
             bids, asks, u, seq, symbol = book
@@ -469,7 +470,10 @@ class Bybit(Protocol):
 
     def frame(self, conn, stream: str, data: bytes) -> bytes:
         if self._replaying and stream.startswith("orderbook."):
-            _track(conn.props["books"], stream, data)
+            sent = conn.props["books"].get(stream)
+            if sent is None:
+                sent = conn.props["books"][stream] = _Sent()
+            sent.add(data)
         return data
 
     # --- REST ---------------------------------------------------------------------------------
@@ -582,16 +586,42 @@ def _changes(old: dict, new: dict, reverse: bool) -> list:
     return out
 
 
-def _track(books: dict, topic: str, data: bytes) -> None:
-    """Replay: keep the book this connection has been sent on ``topic``, so a resubscribe
-    can start with a snapshot of it."""
+class _Sent:
+    """Replay: the book one connection has been sent on one topic, so a resubscribe can
+    start with a snapshot of it. Frames are only kept until asked for (decoding every
+    one as it goes out would cap a replay at the simulator's speed, not the client's),
+    and folded in batches so memory stays bounded."""
+    __slots__ = ("state", "pending")
+    FOLD_EVERY = 20000
+
+    def __init__(self):
+        self.state = None       # [bids, asks, u, seq, symbol] up to the pending frames
+        self.pending = []
+
+    def add(self, data: bytes) -> None:
+        if b'"type":"snapshot"' in data:
+            self.state = None
+            self.pending = [data]
+            return
+        self.pending.append(data)
+        if len(self.pending) >= self.FOLD_EVERY:
+            self.book()
+
+    def book(self):
+        for data in self.pending:
+            self.state = _fold(self.state, data)
+        self.pending = []
+        return self.state
+
+
+def _fold(book, data: bytes):
+    """The book after one orderbook frame (a snapshot replaces it)."""
     msg = orjson.loads(data)
     d = msg.get("data")
     if not isinstance(d, dict):
-        return
-    book = books.get(topic)
+        return book
     if msg.get("type") == "snapshot" or book is None:
-        book = books[topic] = [{}, {}, 0, 0, d.get("s")]
+        book = [{}, {}, 0, 0, d.get("s")]
         book[0].update((p, q) for p, q in d.get("b", ()))
         book[1].update((p, q) for p, q in d.get("a", ()))
     else:
@@ -602,6 +632,7 @@ def _track(books: dict, topic: str, data: bytes) -> None:
                 else:
                     side[p] = q
     book[2], book[3] = d.get("u", book[2]), d.get("seq", book[3])
+    return book
 
 
 def market(kind: str, id: str, base: str, quote: str, *, tick: str, step: str, price: str,
