@@ -592,7 +592,7 @@ class _Sent:
     one as it goes out would cap a replay at the simulator's speed, not the client's),
     and folded in batches so memory stays bounded."""
     __slots__ = ("state", "pending")
-    FOLD_EVERY = 20000
+    FOLD_EVERY = 100_000     # ~30 MB of frames at most
 
     def __init__(self):
         self.state = None       # [bids, asks, u, seq, symbol] up to the pending frames
