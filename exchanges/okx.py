@@ -10,7 +10,9 @@ message (acks, errors, login, private channels, order responses) goes to ccxt.pr
 What differs from ccxt.pro, on purpose:
 
 * a whole level list goes to the compiled book in one ``store_levels`` call, with the
-  wire strings, so the book can checksum the exchange's own text;
+  wire strings, so the book can checksum the exchange's own text; an update that
+  continues its chain is applied straight from the frame's bytes
+  (``handle_raw_message``, ``_core.diffs.apply_okx_update``);
 * every published checksum is verified after every snapshot and update (option
   ``watchOrderBook.checksum``, default True; ccxt.pro verifies none). A checksum of 0 is
   not verified: OKX now documents the field as deprecated and "fixed to 0";
@@ -27,10 +29,12 @@ ticker and bid/ask parsers are ccxt's own; the book and candle paths produce the
 values (floats from the same decimal text) without the per-level Python calls.
 """
 import ccxt.pro
+import orjson
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.errors import ChecksumError, InvalidNonce
 
 from ccxtpro_fast._core import CHECKSUM_OKX
+from ccxtpro_fast._core.diffs import apply_okx_update
 from ccxtpro_fast.base.exchange import ExchangeMixin
 
 __all__ = ['okx', 'OkxNative']
@@ -87,6 +91,7 @@ class OkxNative:
         self._okx_inst_src = None       # the markets dict the cache was built from
         self._okx_volume_index = {}     # symbol -> index of the volume in a candle row
         self._okx_resyncs = {}          # (client, channel, instId) -> resync state
+        self._okx_raw_routes = {}       # a push's raw "arg" bytes -> (symbol, message hash)
         handlers = {channel: self._okx_on_books for channel in _INCREMENTAL}
         handlers['books5'] = self._okx_on_top
         handlers['bbo-tbt'] = self._okx_on_top
@@ -100,6 +105,27 @@ class OkxNative:
         self._okx_handlers = handlers
 
     # ------------------------------------------------------------------ dispatch
+
+    def handle_raw_message(self, client, data):
+        """The transport's raw-frame hook. A ``books`` update that continues its book's
+        ``seqId`` chain is applied, checksummed and resolved in one core call
+        (``apply_okx_update``, routed by the raw ``arg`` bytes ``_okx_on_books``
+        registered); everything else (snapshots, gaps, other channels, any frame while a
+        resync runs) goes on to orjson and ``handle_message``."""
+        if self._okx_resyncs:
+            return False
+        result = apply_okx_update(data, self._okx_raw_routes, self.orderbooks, self.iso8601,
+                                  client, self._okx_verify_checksums())
+        if result is True or result is False:
+            return result
+        # applied, and the checksum does not match: resynchronise, as _okx_on_books does
+        arg = orjson.loads(data)['arg']
+        channel = arg['channel']
+        inst_id = arg.get('instId')
+        symbol = self._okx_market(inst_id)[1]
+        self._okx_resync(client, channel, inst_id, symbol, channel + ':' + symbol, ChecksumError(
+            '%s watchOrderBook %s %s: checksum %s, expected %s' % ((self.id, channel, inst_id) + result)))
+        return True
 
     def handle_message(self, client, message):
         """Data pushes (``{"arg": {...}, "data": [...]}``, no ``event``/``code``) of the
@@ -186,6 +212,9 @@ class OkxNative:
                             (self.id, channel, inst_id) + mismatch)))
                 if self._okx_resyncs:
                     self._okx_resync_done(client, channel, inst_id)
+                else:
+                    # the next updates of this chain can take the compiled path
+                    self._okx_raw_routes[orjson.dumps(arg)] = (symbol, message_hash)
                 timestamp = int(update['ts'])
                 book['nonce'] = update.get('seqId')
                 book['timestamp'] = timestamp

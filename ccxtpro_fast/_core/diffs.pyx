@@ -1,6 +1,12 @@
 # cython: freethreading_compatible = False
 """Depth diffs applied in one compiled step, for the common case of an adapter's hot path.
 
+Each function here reads one venue's update frame straight from its bytes and, when the
+frame is the next one in sequence for a book the adapter has synchronised, applies it and
+resolves the book's waiters; otherwise it changes nothing and the adapter's Python path
+handles the frame in full, so the venue's rules live in the adapter and these functions
+only take the path the adapter would take for an in-sequence update.
+
 ``apply_binance_diff`` takes a Binance ``depthUpdate`` frame's bytes and, when the frame
 is the next one in sequence for a synchronised book, applies both sides straight from the
 bytes, sets ``nonce``/``timestamp``/``datetime`` and resolves the book's waiters: what
@@ -13,17 +19,21 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Check, PyDict_GetItem, PyDict_SetItem
 from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
+from libc.string cimport memcmp
 
 from ccxtpro_fast._core.jsonscan cimport (
-    _Keys, _compile_keys, scan_spans, Spans, SPAN_STRING, SPAN_SCALAR, SPAN_CONTAINER,
-    SPAN_ABSENT,
+    _Keys, _compile_keys, _container_end, scan_spans, Spans, SPAN_STRING, SPAN_SCALAR,
+    SPAN_CONTAINER, SPAN_ABSENT,
 )
-from ccxtpro_fast._core.orderbook cimport Asks, Bids, OrderBookSide
+from ccxtpro_fast._core.orderbook cimport Asks, Bids, OrderBook, OrderBookSide
 from ccxtpro_fast._core.timefmt cimport Iso8601
 
 from ccxt.async_support.base.ws.client import Client as _CcxtClient
 
 from ccxtpro_fast._core.jsonscan import JSONScanError
+from ccxtpro_fast._core.orderbook import CHECKSUM_OKX
+
+cdef int _FMT_OKX = CHECKSUM_OKX
 
 # ccxt's resolve does nothing but a dict lookup when no one waits on the hash (the rest
 # of a burst): skipped here then, as long as the client's resolve is that one
@@ -57,6 +67,12 @@ cdef inline bint _int64(const char *d, Py_ssize_t start, Py_ssize_t stop, int64_
         v = v * 10 + c
     out[0] = v
     return True
+
+
+cdef inline void _resolve(object client, object book, object message_hash) except *:
+    if (getattr(type(client), 'resolve', None) is not _CCXT_RESOLVE or client.verbose
+            or message_hash in client.futures):
+        client.resolve(book, message_hash)
 
 
 def apply_binance_diff(bytes data not None, dict states not None, client):
@@ -139,8 +155,130 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
         PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(time_ms))
     else:
         PyDict_SetItem(book, 'datetime', iso(time_obj))
-    message_hash = state.hash
-    if (getattr(type(client), 'resolve', None) is not _CCXT_RESOLVE or client.verbose
-            or message_hash in client.futures):
-        client.resolve(book, message_hash)
+    _resolve(client, book, state.hash)
+    return True
+
+
+cdef inline bint _signed_int64(const char *d, Py_ssize_t start, Py_ssize_t stop,
+                               int64_t *out) noexcept:
+    if stop - start >= 2 and d[start] == b'-':
+        if not _int64(d, start + 1, stop, out):
+            return False
+        out[0] = -out[0]
+        return True
+    return _int64(d, start, stop, out)
+
+
+cdef inline Py_ssize_t _skip_ws(const char *d, Py_ssize_t i, Py_ssize_t end) noexcept:
+    while i < end and (d[i] == b' ' or d[i] == b'\n' or d[i] == b'\r' or d[i] == b'\t'):
+        i += 1
+    return i
+
+
+cdef inline int _store_side(object book, str key, const char *d, Spans *sp, int k) except -1:
+    if sp.kind[k] == SPAN_CONTAINER:
+        (<OrderBookSide>(<object>PyDict_GetItem(book, key))).store_bytes_levels(
+            d + sp.start[k], sp.stop[k] - sp.start[k], True)
+    return 0
+
+
+# OKX: {"arg":{...},"action":"update","data":[{"asks":..,"bids":..,"ts":"..","checksum":..,
+#       "prevSeqId":..,"seqId":..}]}
+cdef tuple _OKX_KEYS = (b'arg', b'action', b'data', b'event', b'code')
+cdef enum:
+    O_ARG, O_ACTION, O_DATA, O_EVENT, O_CODE
+cdef _Keys _okx_keys
+_compile_keys(_OKX_KEYS, &_okx_keys)
+cdef tuple _OKX_UPDATE_KEYS = (b'asks', b'bids', b'ts', b'checksum', b'prevSeqId', b'seqId')
+cdef enum:
+    U_ASKS, U_BIDS, U_TS, U_CHECKSUM, U_PREV, U_SEQ
+cdef _Keys _okx_update_keys
+_compile_keys(_OKX_UPDATE_KEYS, &_okx_update_keys)
+
+
+def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks not None,
+                     iso, client, bint verify):
+    """An OKX ``books`` update push whose ``prevSeqId`` is the book's ``seqId``: applied
+    (asks, bids), its checksum checked (when ``verify`` and non-zero), nonce/timestamp/
+    datetime set and the waiters resolved. ``routes`` maps the raw bytes of a push's
+    ``arg`` to (symbol, message hash), as the adapter registered them. Returns True when
+    done, False when nothing was changed (the adapter handles the frame), or
+    (got, expected) when the update was applied and its checksum does not match (the
+    adapter resynchronises)."""
+    cdef const char *d = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data), i, end
+    cdef Spans top, up
+    cdef int64_t ts, checksum = 0, prev, seq, nonce
+    cdef PyObject *found
+    cdef int got
+    if size < 8 or d[0] != b'{':
+        return False
+    try:
+        scan_spans(d, 0, size, &_okx_keys, &top)
+        if (top.kind[O_EVENT] != SPAN_ABSENT or top.kind[O_CODE] != SPAN_ABSENT
+                or top.kind[O_ARG] != SPAN_CONTAINER or top.kind[O_DATA] != SPAN_CONTAINER
+                or top.kind[O_ACTION] != SPAN_STRING
+                or top.stop[O_ACTION] - top.start[O_ACTION] != 6
+                or memcmp(d + top.start[O_ACTION], b'update', 6) != 0):
+            return False
+        # data: exactly one object
+        i = _skip_ws(d, top.start[O_DATA] + 1, top.stop[O_DATA])
+        if i >= top.stop[O_DATA] or d[i] != b'{':
+            return False
+        end = _container_end(d, i, top.stop[O_DATA])
+        if _skip_ws(d, end, top.stop[O_DATA]) != top.stop[O_DATA] - 1:
+            return False
+        scan_spans(d, i, end, &_okx_update_keys, &up)
+    except JSONScanError:
+        return False
+    if (up.kind[U_TS] != SPAN_STRING or up.kind[U_PREV] != SPAN_SCALAR
+            or up.kind[U_SEQ] != SPAN_SCALAR
+            or (up.kind[U_ASKS] != SPAN_ABSENT and up.kind[U_ASKS] != SPAN_CONTAINER)
+            or (up.kind[U_BIDS] != SPAN_ABSENT and up.kind[U_BIDS] != SPAN_CONTAINER)):
+        return False
+    if not (_int64(d, up.start[U_TS], up.stop[U_TS], &ts)
+            and _signed_int64(d, up.start[U_PREV], up.stop[U_PREV], &prev)
+            and _signed_int64(d, up.start[U_SEQ], up.stop[U_SEQ], &seq)):
+        return False
+    if up.kind[U_CHECKSUM] != SPAN_ABSENT and not (
+            up.kind[U_CHECKSUM] == SPAN_SCALAR
+            and _signed_int64(d, up.start[U_CHECKSUM], up.stop[U_CHECKSUM], &checksum)):
+        return False
+    found = PyDict_GetItem(routes, data[top.start[O_ARG]:top.stop[O_ARG]])
+    if found is NULL:
+        return False
+    symbol, message_hash = <tuple>found
+    found = PyDict_GetItem(orderbooks, symbol)
+    if found is NULL or type(<object>found) is not OrderBook:
+        return False
+    book = <object>found
+    found = PyDict_GetItem(book, 'nonce')
+    if found is NULL or type(<object>found) is not int:
+        return False
+    try:
+        nonce = PyLong_AsLongLong(<object>found)
+    except OverflowError:
+        return False
+    if prev == -1 or prev != nonce:
+        return False
+    found = PyDict_GetItem(book, 'asks')
+    if found is NULL or type(<object>found) is not Asks:
+        return False
+    found = PyDict_GetItem(book, 'bids')
+    if found is NULL or type(<object>found) is not Bids:
+        return False
+    _store_side(book, 'asks', d, &up, U_ASKS)
+    _store_side(book, 'bids', d, &up, U_BIDS)
+    if verify and checksum != 0:
+        got = <int>(<OrderBook>book).checksum_crc(_FMT_OKX, 25, -1, -1)
+        if got != checksum:
+            return (got, checksum)
+    time_obj = PyLong_FromLongLong(ts)
+    PyDict_SetItem(book, 'nonce', PyLong_FromLongLong(seq))
+    PyDict_SetItem(book, 'timestamp', time_obj)
+    if type(iso) is Iso8601:
+        PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(ts))
+    else:
+        PyDict_SetItem(book, 'datetime', iso(time_obj))
+    _resolve(client, book, message_hash)
     return True

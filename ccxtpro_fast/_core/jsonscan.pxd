@@ -23,5 +23,6 @@ cdef struct Spans:
     unsigned char kind[MAX_FIELDS]
 
 cdef int _compile_keys(tuple keys, _Keys *ks) except -1
+cdef Py_ssize_t _container_end(const char *d, Py_ssize_t i, Py_ssize_t end) except -1
 cdef int scan_spans(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks,
                     Spans *out) except -1
