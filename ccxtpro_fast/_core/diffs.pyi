@@ -1,3 +1,6 @@
-from typing import Any
+from typing import Any, Tuple, Union
 
 def apply_binance_diff(data: bytes, states: dict, client: Any) -> bool: ...
+
+def apply_okx_update(data: bytes, routes: dict, orderbooks: dict, iso: Any, client: Any,
+                     verify: bool) -> Union[bool, Tuple[int, int]]: ...
