@@ -9,7 +9,9 @@ un-watch, subscription bookkeeping -- is ccxt.pro's code, reached through ``supe
   to a handler looked up in a per-connection ``topic -> handler`` table, filled the
   first time a topic is seen (symbol, market, message hash resolved once);
 * books: a snapshot or delta hands each side's whole level list to the compiled book in
-  one ``store_levels`` call with the wire strings;
+  one ``store_levels`` call with the wire strings; a delta that continues its topic's
+  ``u`` goes to the book straight from the frame's bytes (``handle_raw_message``,
+  ``_core.diffs.apply_bybit_delta``);
 * book sync: ccxt.pro applies every delta blindly. Here the documented rule is enforced
   (``u`` continuous per topic, a snapshot resets); a gap resynchronises that one topic by
   unsubscribing and subscribing it again on the same connection (Bybit answers a
@@ -26,6 +28,7 @@ from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.errors import InvalidNonce
 from ccxt.base.precise import Precise
 
+from ccxtpro_fast._core.diffs import apply_bybit_delta
 from ccxtpro_fast.base.exchange import ExchangeMixin
 
 __all__ = ['bybit']
@@ -220,10 +223,20 @@ class bybit(ExchangeMixin, ccxt.pro.bybit):
         self._bybit_routes = {}
         # req_id (str) of a resync request -> its _Book
         self._bybit_resyncs = {}
+        # client -> {orderbook topic: _Book}, for the compiled delta path
+        self._bybit_books = {}
         super().__init__(config)
         self._bybit_iso = self.iso8601     # the mixin's cached iso8601
 
     # ------------------------------------------------------------------ dispatch
+
+    def handle_raw_message(self, client, data):
+        """The transport's raw-frame hook: a delta that continues its topic's ``u`` on a
+        synchronised book is applied and resolved in one core call
+        (``_core.diffs.apply_bybit_delta``); every other frame goes on to orjson and
+        ``handle_message``."""
+        states = self._bybit_books.get(client)
+        return states is not None and apply_bybit_delta(data, states, self.orderbooks, client)
 
     def handle_message(self, client, message):
         try:
@@ -253,7 +266,9 @@ class bybit(ExchangeMixin, ccxt.pro.bybit):
         handler = None
         if channel == 'orderbook' and len(parts) == 3:
             market = self.safe_market(parts[2], None, None, market_type)
-            handler = _Book(self, client, topic, market['symbol'], market, self._bybit_iso).on_message
+            book = _Book(self, client, topic, market['symbol'], market, self._bybit_iso)
+            self._bybit_books.setdefault(client, {})[topic] = book
+            handler = book.on_message
         elif channel == 'publicTrade' and len(parts) == 2:
             handler = self._bybit_trades_handler(parts[1], market_type)
         elif channel == 'kline' and len(parts) == 3:
@@ -422,6 +437,7 @@ class bybit(ExchangeMixin, ccxt.pro.bybit):
 
     def _bybit_drop(self, client):
         # a new connection starts from snapshots; pending resyncs die with the old one
+        self._bybit_books.pop(client, None)
         routes = self._bybit_routes.pop(client, None)
         if routes:
             for handler in routes.values():

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import ccxt.pro
+import orjson
 
 import ccxtpro_fast
 
@@ -19,7 +20,8 @@ def tracing(cls):
     """``cls`` recording, after every data message it handles, the state it produced:
     the whole book (both sides, timestamp, nonce) after each order-book message, each
     resolved ticker, and the number of data messages per connection kind. Hooked on
-    ``handle_message``, the entry point both ccxt.pro's and our class share."""
+    ``handle_message``, the entry point both ccxt.pro's and our class share, and on our
+    ``handle_raw_message``, where in-sequence deltas are handled before decoding."""
 
     class Tracing(cls):
         def __init__(self, config=None):
@@ -27,9 +29,21 @@ def tracing(cls):
             self.books: dict[str, list] = {}
             self.ticks: dict[str, list] = {}
             self.data_messages: dict[str, int] = {}
+            self.raw_handled = 0      # deltas the compiled path applied
+
+        if hasattr(cls, "handle_raw_message"):
+            def handle_raw_message(self, client, data):
+                handled = super().handle_raw_message(client, data)
+                if handled:
+                    self.raw_handled += 1
+                    self._after(client, orjson.loads(data))
+                return handled
 
         def handle_message(self, client, message):
             super().handle_message(client, message)
+            self._after(client, message)
+
+        def _after(self, client, message):
             topic = message.get("topic") if isinstance(message, dict) else None
             if topic is None:
                 return

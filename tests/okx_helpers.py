@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
+import orjson
 
 from ccxtpro_fast import _core
 
@@ -24,6 +25,7 @@ def traced(cls):
             self.resyncs = []
             self.checksums = []
             self.errors = []
+            self.raw_handled = 0      # updates the compiled path applied
             self._changed = None
 
         def order_book(self, snapshot={}, depth=None):
@@ -36,8 +38,20 @@ def traced(cls):
             self.resyncs.append((channel, inst_id, type(error).__name__))
             super().log_resync(client, channel, inst_id, error, attempt)
 
+        if hasattr(cls, "handle_raw_message"):
+            def handle_raw_message(self, client, data):
+                # in-chain updates are handled here, before decoding: traced the same way
+                handled = super().handle_raw_message(client, data)
+                if handled:
+                    self.raw_handled += 1
+                    self._after(orjson.loads(data))
+                return handled
+
         def handle_message(self, client, message):
             super().handle_message(client, message)
+            self._after(message)
+
+        def _after(self, message):
             if isinstance(message, dict) and "data" in message and "event" not in message and "arg" in message:
                 channel, inst = message["arg"].get("channel"), message["arg"].get("instId")
                 self.counts[(channel, inst)] += 1

@@ -51,6 +51,8 @@ def test_same_session_gives_identical_unified_results():
                 for key in old.books:
                     assert len(old.books[key]) > 50, key
                     assert old.books[key] == new.books[key], key
+                # the deltas of the depth-50 books took the compiled path
+                assert new.raw_handled > 50
                 # every ticker state after every ticker message
                 assert old.ticks and old.ticks == new.ticks
                 for sym in TRADES:

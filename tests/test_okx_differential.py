@@ -93,6 +93,8 @@ def test_same_session_same_unified_results():
                 # every published checksum was verified: snapshots and updates, 2 symbols
                 # (the keep-alive's checksum too), none failed
                 assert len(fast.checksums) == 2 * (TICKS + 2)
+                # past each chain's first update, the compiled path applied them
+                assert fast.raw_handled >= 2 * (TICKS - 1)
                 top5 = [state for _, state in fast.trace[("books5", "ETH-USDT")]]
                 assert top5[-1][4:] == truth_levels(s, "ETH-USDT", 5)
                 for inst, symbol in MARKETS.items():
