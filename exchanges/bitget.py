@@ -11,6 +11,8 @@ What differs from ccxt.pro, on purpose:
   a third element of a ``CountedOrderBook`` row (``[price, amount, [p, a]]``) for its
   checksum. Here the compiled side keeps the wire text itself.
 * a ``snapshot`` replaces the book (ccxt.pro merges it into whatever the book held);
+  an update of a synchronised channel is applied straight from the frame's bytes
+  (``handle_raw_message``, ``_core.diffs.apply_bitget_update``);
 * the checksum is verified on every update and on every snapshot that carries one, and
   ``seq`` must increase; a mismatch, a ``seq`` that does not increase or an update
   without a snapshot resubscribes that one ``books`` channel (``unsubscribe`` +
@@ -20,11 +22,13 @@ What differs from ccxt.pro, on purpose:
   row did not give a verified update; then, as ccxt.pro does, the channel is unwatched.
 """
 import ccxt.pro
+import orjson
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.errors import ChecksumError, InvalidNonce, NetworkError
 from ccxt.base.precise import Precise
 
 from ccxtpro_fast._core import CHECKSUM_OKX, OrderBook
+from ccxtpro_fast._core.diffs import apply_bitget_update
 from ccxtpro_fast.base.exchange import ExchangeMixin
 
 __all__ = ['bitget']
@@ -66,6 +70,7 @@ class bitget(ExchangeMixin, ccxt.pro.bitget):
     def __init__(self, config={}):
         super().__init__(config)
         self.book_syncs = {}        # (instType, instId) -> _BookSync
+        self._bg_raw_routes = {}    # a push's raw "arg" bytes -> _BookSync (compiled path)
         self._bg_markets = {}       # (instType, instId) -> market
         self._bg_dispatch = self._bg_dispatch_table()
 
@@ -89,6 +94,19 @@ class bitget(ExchangeMixin, ccxt.pro.bitget):
         return super().set_markets(markets, currencies)
 
     # ------------------------------------------------------------------ dispatch
+
+    def handle_raw_message(self, client, data):
+        """The transport's raw-frame hook: a ``books`` update of a synchronised channel is
+        applied, checksummed and resolved in one core call
+        (``_core.diffs.apply_bitget_update``, routed by the raw ``arg`` bytes that
+        ``_bg_handle_books`` registered); everything else goes on to orjson and
+        ``handle_message``."""
+        result = apply_bitget_update(data, self._bg_raw_routes, self.orderbooks, self.iso8601, client)
+        if result is True or result is False:
+            return result
+        # applied, and the checksum does not match: resynchronise, as _bg_handle_books does
+        self._bg_resync(client, self._bg_raw_routes[orjson.dumps(orjson.loads(data)['arg'])], 'checksum')
+        return True
 
     def handle_message(self, client, message):
         if type(message) is dict:
@@ -186,6 +204,8 @@ class bitget(ExchangeMixin, ccxt.pro.bitget):
                     return self._bg_resync(client, st, 'checksum')
                 st.checksums += 1
                 st.failures = 0
+            # the next updates of this channel can take the compiled path
+            self._bg_raw_routes[orjson.dumps(arg)] = st
         ts = raw.get('ts')
         if ts is not None:
             ts = int(float(ts))
@@ -196,6 +216,7 @@ class bitget(ExchangeMixin, ccxt.pro.bitget):
     def _bg_new_sync(self, arg):
         st = _BookSync(self._bg_market(arg)['symbol'], arg)
         self.book_syncs[(arg.get('instType'), arg.get('instId'))] = st
+        self._bg_raw_routes.clear()     # no route may lead to a replaced sync state
         return st
 
     def _bg_resync(self, client, st, reason):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
+
 import ccxt.pro
 
 import ccxtpro_fast
@@ -31,6 +33,7 @@ def traced(cls):
             self.book_trace: dict[str, list] = {}
             self.ticker_trace: dict[str, list] = {}
             self.bidask_trace: dict[str, list] = {}
+            self.raw_handled = 0      # updates the compiled path applied
             self._changed = asyncio.Condition()
 
         def _symbol_of(self, message):
@@ -62,6 +65,15 @@ def traced(cls):
             self._record_ticker(message)
 
         # ccxtpro_fast
+        if hasattr(cls, "handle_raw_message"):
+            def handle_raw_message(self, client, data):
+                # updates of a synchronised channel are handled here, before decoding
+                handled = super().handle_raw_message(client, data)
+                if handled:
+                    self.raw_handled += 1
+                    self._record(orjson.loads(data))
+                return handled
+
         def _bg_handle_books(self, client, message, arg):
             super()._bg_handle_books(client, message, arg)
             self._record(message)

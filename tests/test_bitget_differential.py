@@ -47,6 +47,7 @@ def test_books_identical_to_ccxt_pro_and_to_the_generator_at_every_update():
                     assert ob["datetime"] == pro.orderbooks[sym]["datetime"] and ob["nonce"] is None
                 syncs = fast.book_syncs.values()
                 assert sum(st.checksums for st in syncs) == 4 * (120 + 1)     # snapshots too
+                assert fast.raw_handled >= 4 * 119      # the compiled path carried the updates
                 assert sum(st.resyncs for st in syncs) == 0
             finally:
                 await asyncio.gather(pro.close(), fast.close())

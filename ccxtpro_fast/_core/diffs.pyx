@@ -182,6 +182,20 @@ cdef inline int _store_side(object book, str key, const char *d, Spans *sp, int 
     return 0
 
 
+cdef inline bint _single_object(const char *d, Py_ssize_t start, Py_ssize_t stop,
+                                Py_ssize_t *obj_start, Py_ssize_t *obj_stop) except -1:
+    """The array d[start:stop] holds exactly one object: its span."""
+    cdef Py_ssize_t i = _skip_ws(d, start + 1, stop), end
+    if i >= stop or d[i] != b'{':
+        return False
+    end = _container_end(d, i, stop)
+    if _skip_ws(d, end, stop) != stop - 1:
+        return False
+    obj_start[0] = i
+    obj_stop[0] = end
+    return True
+
+
 # OKX: {"arg":{...},"action":"update","data":[{"asks":..,"bids":..,"ts":"..","checksum":..,
 #       "prevSeqId":..,"seqId":..}]}
 cdef tuple _OKX_KEYS = (b'arg', b'action', b'data', b'event', b'code')
@@ -221,12 +235,7 @@ def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks 
                 or top.stop[O_ACTION] - top.start[O_ACTION] != 6
                 or memcmp(d + top.start[O_ACTION], b'update', 6) != 0):
             return False
-        # data: exactly one object
-        i = _skip_ws(d, top.start[O_DATA] + 1, top.stop[O_DATA])
-        if i >= top.stop[O_DATA] or d[i] != b'{':
-            return False
-        end = _container_end(d, i, top.stop[O_DATA])
-        if _skip_ws(d, end, top.stop[O_DATA]) != top.stop[O_DATA] - 1:
+        if not _single_object(d, top.start[O_DATA], top.stop[O_DATA], &i, &end):
             return False
         scan_spans(d, i, end, &_okx_update_keys, &up)
     except JSONScanError:
@@ -375,4 +384,114 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
     else:
         PyDict_SetItem(book, 'datetime', iso(time_obj))
     _resolve(client, book, state.hash)
+    return True
+
+
+# Bitget: {"action":"update","arg":{"instType":..,"channel":"books","instId":..},
+#          "data":[{"asks":[..],"bids":[..],"checksum":..,"seq":..,"ts":".."}]}
+cdef tuple _BITGET_KEYS = (b'action', b'arg', b'data', b'event', b'code')
+cdef enum:
+    G_ACTION, G_ARG, G_DATA, G_EVENT, G_CODE
+cdef _Keys _bitget_keys
+_compile_keys(_BITGET_KEYS, &_bitget_keys)
+cdef tuple _BITGET_UPDATE_KEYS = (b'asks', b'bids', b'checksum', b'seq', b'ts', b'a', b'b')
+cdef enum:
+    GU_ASKS, GU_BIDS, GU_CHECKSUM, GU_SEQ, GU_TS, GU_A, GU_B
+cdef _Keys _bitget_update_keys
+_compile_keys(_BITGET_UPDATE_KEYS, &_bitget_update_keys)
+
+
+def apply_bitget_update(bytes data not None, dict states not None, dict orderbooks not None,
+                        iso, client):
+    """A Bitget ``books`` update of a synchronised channel whose ``seq`` (when present)
+    increases: applied (asks, bids), its checksum verified (when the channel verifies),
+    ``timestamp``/``datetime`` set and the waiters resolved. ``states`` maps the raw
+    bytes of a push's ``arg`` to the adapter's ``_BookSync`` (``synced``, ``verify``,
+    ``seq``, ``symbol``, ``hash``, ``checksums``, ``failures``). Returns True when done,
+    False when nothing was changed (the adapter handles the frame), or (got, expected)
+    when the update was applied and its checksum does not match (the adapter
+    resynchronises)."""
+    cdef const char *d = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data), obj_start, obj_stop
+    cdef Spans top, up
+    cdef int64_t ts, checksum = 0, seq = 0, last
+    cdef bint has_seq, has_checksum
+    cdef PyObject *found
+    cdef int got
+    if size < 8 or d[0] != b'{':
+        return False
+    try:
+        scan_spans(d, 0, size, &_bitget_keys, &top)
+        if (top.kind[G_EVENT] != SPAN_ABSENT or top.kind[G_CODE] != SPAN_ABSENT
+                or top.kind[G_ARG] != SPAN_CONTAINER or top.kind[G_DATA] != SPAN_CONTAINER
+                or top.kind[G_ACTION] != SPAN_STRING
+                or top.stop[G_ACTION] - top.start[G_ACTION] != 6
+                or memcmp(d + top.start[G_ACTION], b'update', 6) != 0):
+            return False
+        if not _single_object(d, top.start[G_DATA], top.stop[G_DATA], &obj_start, &obj_stop):
+            return False
+        scan_spans(d, obj_start, obj_stop, &_bitget_update_keys, &up)
+    except JSONScanError:
+        return False
+    if (up.kind[GU_A] != SPAN_ABSENT or up.kind[GU_B] != SPAN_ABSENT
+            or (up.kind[GU_ASKS] != SPAN_ABSENT and up.kind[GU_ASKS] != SPAN_CONTAINER)
+            or (up.kind[GU_BIDS] != SPAN_ABSENT and up.kind[GU_BIDS] != SPAN_CONTAINER)
+            or up.kind[GU_TS] != SPAN_STRING
+            or not _int64(d, up.start[GU_TS], up.stop[GU_TS], &ts)):
+        return False
+    has_seq = up.kind[GU_SEQ] != SPAN_ABSENT
+    if has_seq and not ((up.kind[GU_SEQ] == SPAN_SCALAR or up.kind[GU_SEQ] == SPAN_STRING)
+                        and _int64(d, up.start[GU_SEQ], up.stop[GU_SEQ], &seq)):
+        return False
+    has_checksum = up.kind[GU_CHECKSUM] != SPAN_ABSENT
+    if has_checksum and not (up.kind[GU_CHECKSUM] == SPAN_SCALAR and _signed_int64(
+            d, up.start[GU_CHECKSUM], up.stop[GU_CHECKSUM], &checksum)):
+        return False
+    found = PyDict_GetItem(states, data[top.start[G_ARG]:top.stop[G_ARG]])
+    if found is NULL:
+        return False
+    st = <object>found
+    if not st.synced:
+        return False
+    if has_seq:
+        last_obj = st.seq
+        if last_obj is not None:
+            if type(last_obj) is not int:
+                return False
+            try:
+                last = PyLong_AsLongLong(last_obj)
+            except OverflowError:
+                return False
+            if seq <= last:
+                return False
+    found = PyDict_GetItem(orderbooks, st.symbol)
+    if found is NULL or not isinstance(<object>found, OrderBook):
+        return False
+    book = <object>found
+    found = PyDict_GetItem(book, 'asks')
+    if found is NULL or type(<object>found) is not Asks:
+        return False
+    found = PyDict_GetItem(book, 'bids')
+    if found is NULL or type(<object>found) is not Bids:
+        return False
+    if has_seq:
+        st.seq = PyLong_FromLongLong(seq)
+    _store_side(book, 'asks', d, &up, GU_ASKS)
+    _store_side(book, 'bids', d, &up, GU_BIDS)
+    if has_checksum and st.verify:
+        if type(book) is OrderBook:
+            got = <int>(<OrderBook>book).checksum_crc(_FMT_OKX, 25, -1, -1)
+        else:
+            got = book.checksum(_FMT_OKX)
+        if got != checksum:
+            return (got, checksum)
+        st.checksums += 1
+        st.failures = 0
+    time_obj = PyLong_FromLongLong(ts)
+    PyDict_SetItem(book, 'timestamp', time_obj)
+    if type(iso) is Iso8601:
+        PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(ts))
+    else:
+        PyDict_SetItem(book, 'datetime', iso(time_obj))
+    _resolve(client, book, st.hash)
     return True
