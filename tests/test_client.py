@@ -32,8 +32,11 @@ def test_the_compiled_listener_is_built_and_used():
     from ccxtpro_fast.base import client
     from ccxtpro_fast._core.wslistener import TextFrameListener
     assert client.TextFrameListener is TextFrameListener or client.TextFrameListener is None
-    listener = client._new_listener(client.Client('ws://127.0.0.1:1/x', lambda *a: None, lambda *a: None,
+
+    async def make():       # ccxt's Client wants a running loop
+        return client._new_listener(client.Client('ws://127.0.0.1:1/x', lambda *a: None, lambda *a: None,
                                                   lambda *a: None, lambda *a: None))
+    listener = asyncio.run(make())
     if client.TextFrameListener is not None:
         assert isinstance(listener, TextFrameListener)
     else:
