@@ -73,6 +73,7 @@ extensions = [
     core_extension("framing", libraries=["z"]),
     core_extension("jsonscan"),
     core_extension("diffs"),
+    core_extension("safe"),
     core_extension("timefmt"),
     core_extension("wslistener"),
 ]
