@@ -11,6 +11,10 @@ so ccxt.pro's protocol code runs unchanged, on:
   remember what subscribed each hash, so a new connection can resubscribe it;
 * the compiled books (``order_book``, ``counted_order_book``, ``indexed_order_book``) and
   the compiled ``inflate``/``gunzip``;
+* compiled stand-ins for ccxt's generic helpers, put in each class made from the mixin
+  where they stand for what that class would run: the ``safe_*`` accessors, and
+  ``handle_deltas`` as one bulk store where the exchange's ``handle_delta`` is ccxt's
+  standard one (``fastpaths``);
 * containment of handler exceptions (``on_message_error``, ``message_hashes_for_error``);
 * capped exponential reconnect backoff with jitter, and optional automatic reconnection
   (``options['ws']['autoReconnect']``).
@@ -30,6 +34,7 @@ from ccxt.base.errors import BaseError, ExchangeError, NetworkError
 
 from ccxtpro_fast._core import CountedOrderBook, IndexedOrderBook, OrderBook
 from ccxtpro_fast._core.framing import DEFLATE, GZIP, decompress
+from ccxtpro_fast.base import fastpaths
 from ccxtpro_fast.base.client import Client, Throttler
 from ccxtpro_fast.base.redact import Redactor
 from ccxtpro_fast.base.timefmt import Iso8601
@@ -67,6 +72,12 @@ class ExchangeMixin:
     """ccxtpro_fast's layer over a ccxt.pro exchange class (see the module docstring)."""
 
     ws_client_class = Client
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # ccxt's safe_* accessors and the standard handle_deltas, compiled, where they
+        # stand for what this class would run (ccxtpro_fast/base/fastpaths.py)
+        fastpaths.install(cls)
 
     def __init__(self, config={}):
         self.ws_dial_backoff = {}     # url -> {'attempts', 'until'} (ccxt's name and shape)

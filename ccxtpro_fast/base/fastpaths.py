@@ -1,0 +1,187 @@
+"""Compiled stand-ins for ccxt's generic helpers, installed per exchange class.
+
+ccxt.pro's exchange code spends much of a message in a few base-class helpers: the
+``safe_*`` accessors (a dozen calls per message, most of them on a missing key, where
+Python raises and catches a ``KeyError``) and, for order books, ``handle_deltas``, which
+loops ``handle_delta`` -> ``safe_float`` x 2 -> ``bookside.store`` once per level. This
+module replaces those helpers, never an exchange's own protocol code:
+
+* ``safe_value``, ``safe_string``, ``safe_integer``, ``safe_float``, their ``_2`` forms,
+  ``safe_string_lower``/``upper``, ``safe_integer_product``, ``safe_timestamp``,
+  ``safe_dict``, ``safe_list``, ``safe_bool``: ``ccxtpro_fast._core.safe``, the same
+  statements compiled (``tests/test_safe.py`` compares them with ccxt's);
+* ``handle_deltas(bookside, deltas)``: one ``bookside.store_levels(deltas)``, only for a
+  class whose ``handle_deltas`` and ``handle_delta`` are exactly ccxt's standard pair
+  (compared instruction by instruction, below) and whose ``safe_float`` is ccxt's.
+
+``install(cls)`` runs for every class made from ``ExchangeMixin`` (its
+``__init_subclass__``): for each helper, the definition the class would have without us
+(the first one in its MRO that is not ours) decides. If that is ccxt's own base-class
+definition, and what the helper calls is too, the compiled one is put in the class's
+``__dict__``; otherwise ccxt's/the exchange's definition is put back, so a class never
+inherits a replacement its own overrides would make wrong. A name the class defines
+itself is left alone.
+"""
+import dis
+import inspect
+import types
+
+from ccxt.base.exchange import BaseExchange
+
+from ccxtpro_fast._core import safe as _safe
+
+__all__ = ['install', 'installed', 'REPLACED']
+
+_MISSING = object()
+
+# ccxt's static methods, replaced when the class resolves them to ccxt's own
+_STATIC = (
+    'safe_value', 'safe_value_2', 'safe_string', 'safe_string_2', 'safe_string_lower',
+    'safe_string_upper', 'safe_integer', 'safe_integer_2', 'safe_integer_product',
+    'safe_timestamp', 'safe_float', 'safe_float_2',
+)
+# ccxt's instance methods that call self.safe_value / self.is_dictionary: replaced only
+# where those are ccxt's too (the compiled versions inline them)
+_METHODS = ('safe_dict', 'safe_list', 'safe_bool')
+
+_REPLACEMENTS = {name: staticmethod(getattr(_safe, name)) for name in _STATIC}
+_REPLACEMENTS.update({name: getattr(_safe, name) for name in _METHODS})
+
+
+def _ccxt(name):
+    return BaseExchange.__dict__[name]
+
+
+# ------------------------------------------------------------------ handle_deltas
+
+# The standard pair, as ccxt.pro's binance, bitvavo, bittrade, htx, okx (and myokx,
+# okxus), whitebit and the binance family write it. A class qualifies when its own
+# definitions compile to the same instructions as these (operations, constants, names,
+# variables, argument shape): comments, annotations and docstrings aside, the same
+# statements.
+
+def _standard_handle_delta(self, bookside, delta):
+    price = self.safe_float(delta, 0)
+    amount = self.safe_float(delta, 1)
+    bookside.store(price, amount)
+
+
+def _standard_handle_deltas(self, bookside, deltas):
+    for i in range(0, len(deltas)):
+        self.handle_delta(bookside, deltas[i])
+
+
+# the flags that change what a body does (not CO_NESTED, nor __future__ flags such as
+# annotations, which only change how annotations are kept)
+_CO_KIND = (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+            | inspect.CO_ITERABLE_COROUTINE | inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
+
+
+def _instructions(code):
+    # constants and names resolved (a docstring shifts the constant indices), typed (so
+    # 0, 0.0 and False differ), positions left out
+    return [(i.opname, type(i.argval), i.argval) for i in dis.get_instructions(code)]
+
+
+def _same_code(function, reference):
+    if not isinstance(function, types.FunctionType):
+        return False
+    a, b = function.__code__, reference.__code__
+    if function.__defaults__ or function.__kwdefaults__ or function.__closure__:
+        return False
+    return (_instructions(a) == _instructions(b) and a.co_varnames == b.co_varnames
+            and a.co_argcount == b.co_argcount and a.co_posonlyargcount == b.co_posonlyargcount
+            and a.co_kwonlyargcount == b.co_kwonlyargcount
+            and a.co_flags & _CO_KIND == b.co_flags & _CO_KIND)
+
+
+def _builtins_intact(function, names):
+    # `range`/`len` in the loop are globals: the exchange's module must not rebind them
+    module_globals = function.__globals__
+    return not any(name in module_globals for name in names)
+
+
+def is_standard_handle_delta(function):
+    return _same_code(function, _standard_handle_delta)
+
+
+def is_standard_handle_deltas(function):
+    return _same_code(function, _standard_handle_deltas) and _builtins_intact(function, ('range', 'len'))
+
+
+_FAST_HANDLE_DELTAS = _safe.handle_deltas
+_REPLACEMENTS['handle_deltas'] = _FAST_HANDLE_DELTAS
+REPLACED = tuple(_REPLACEMENTS)
+
+
+# ------------------------------------------------------------------ installation
+
+
+def _resolve_without_us(cls, name):
+    """(owner, value) of the first definition of ``name`` in cls's MRO that install() did
+    not put there (neither a replacement nor a definition put back)."""
+    for klass in cls.__mro__:
+        value = klass.__dict__.get(name, _MISSING)
+        if value is _MISSING or name in klass.__dict__.get('_ccxf_installed', ()):
+            continue
+        return klass, value
+    return None, _MISSING
+
+
+def _effective_is_standard(cls, name):
+    """After installation: does cls's ``name`` behave as ccxt's base definition?"""
+    value = _MISSING
+    for klass in cls.__mro__:
+        value = klass.__dict__.get(name, _MISSING)
+        if value is not _MISSING:
+            break
+    return value is _REPLACEMENTS.get(name) or value is BaseExchange.__dict__.get(name)
+
+
+def _eligible(cls, name, original):
+    if name in _STATIC:
+        return original is _ccxt(name)
+    if name in _METHODS:
+        return (original is _ccxt(name) and _effective_is_standard(cls, 'safe_value')
+                and _effective_is_standard(cls, 'is_dictionary'))
+    if name == 'handle_deltas':
+        _, handle_delta = _resolve_without_us(cls, 'handle_delta')
+        return (is_standard_handle_deltas(original) and is_standard_handle_delta(handle_delta)
+                and _effective_is_standard(cls, 'safe_float'))
+    return False
+
+
+def install(cls):
+    """Put the compiled helpers in ``cls.__dict__`` where they stand for what ``cls``
+    would run without them, and the definition it would run otherwise where they do not
+    (so no subclass inherits a replacement that its overrides make wrong)."""
+    done = {}
+    mine = set()
+    cls._ccxf_installed = mine
+    # the static accessors first: the instance methods' eligibility reads them
+    for name in _STATIC + _METHODS + ('handle_deltas',):
+        if name in cls.__dict__:
+            done[name] = False          # the class's own definition: not ours to touch
+            continue
+        owner, original = _resolve_without_us(cls, name)
+        if original is _MISSING:
+            continue
+        if _eligible(cls, name, original):
+            value = _REPLACEMENTS[name]
+            done[name] = True
+        else:
+            value = original
+            done[name] = False
+        setattr(cls, name, value)
+        mine.add(name)
+        if done[name] and name == 'handle_deltas':
+            # what the bulk path falls back to, and what it was checked against
+            cls._ccxf_handle_deltas = (original, cls.handle_delta, cls.safe_float)
+    return done
+
+
+def installed(cls_or_instance):
+    """{helper name: True if the compiled stand-in is in use} for a class or an instance."""
+    cls = cls_or_instance if isinstance(cls_or_instance, type) else type(cls_or_instance)
+    return {name: getattr(cls, name, None) is getattr(_REPLACEMENTS[name], '__func__', _REPLACEMENTS[name])
+            for name in REPLACED}
