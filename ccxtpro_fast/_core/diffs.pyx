@@ -75,6 +75,50 @@ cdef inline void _resolve(object client, object book, object message_hash) excep
         client.resolve(book, message_hash)
 
 
+cdef inline bint _as_int64(object value, int64_t *out) except -1:
+    """An exact int that fits: its value (anything else: False, the adapter decides)."""
+    if type(value) is not int:
+        return False
+    try:
+        out[0] = PyLong_AsLongLong(value)
+    except OverflowError:
+        return False
+    return True
+
+
+cdef inline bint _plain_sides(object book) except -1:
+    """The book's sides are the plain compiled ones (any other: the adapter's path)."""
+    cdef PyObject *asks = PyDict_GetItem(book, 'asks')
+    cdef PyObject *bids = PyDict_GetItem(book, 'bids')
+    return (asks is not NULL and bids is not NULL and type(<object>asks) is Asks
+            and type(<object>bids) is Bids)
+
+
+cdef inline int _store_side(object book, str key, const char *d, Spans *sp, int k) except -1:
+    if sp.kind[k] == SPAN_CONTAINER:
+        (<OrderBookSide>(<object>PyDict_GetItem(book, key))).store_bytes_levels(
+            d + sp.start[k], sp.stop[k] - sp.start[k], True)
+    return 0
+
+
+cdef inline int _stamp(object book, int64_t ts, object iso) except -1:
+    """timestamp and datetime, as the adapters set them (iso: the exchange's iso8601)."""
+    time_obj = PyLong_FromLongLong(ts)
+    PyDict_SetItem(book, 'timestamp', time_obj)
+    if type(iso) is Iso8601:
+        PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(ts))
+    else:
+        PyDict_SetItem(book, 'datetime', iso(time_obj))
+    return 0
+
+
+cdef inline int _okx_checksum(object book, int depth) except? -1:
+    """The OKX-format checksum (OKX, Bitget); a subclass's checksum() is honoured."""
+    if type(book) is OrderBook:
+        return <int>(<OrderBook>book).checksum_crc(_FMT_OKX, depth, -1, -1)
+    return book.checksum(_FMT_OKX, depth)
+
+
 def apply_binance_diff(bytes data not None, dict states not None, client):
     """Apply ``data`` (a depthUpdate frame) to its symbol's book when it is the next event
     in sequence; True when the frame was applied and its waiters resolved, False when the
@@ -87,7 +131,7 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
     cdef int64_t first, last, prev = 0, time_ms, nonce
     cdef bint futures
     cdef PyObject *found
-    cdef object state, book, bids, asks, nonce_obj
+    cdef object state, book
     if size < 18 or not data.startswith(_PREFIX):
         return False
     try:
@@ -122,12 +166,7 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
     if not PyDict_Check(book):
         return False
     found = PyDict_GetItem(book, 'nonce')
-    if found is NULL or type(<object>found) is not int:
-        return False
-    nonce_obj = <object>found
-    try:
-        nonce = PyLong_AsLongLong(nonce_obj)
-    except OverflowError:
+    if found is NULL or not _as_int64(<object>found, &nonce):
         return False
     # spot: U == nonce + 1 (u > nonce); futures: pu == nonce (u >= nonce)
     if futures:
@@ -135,26 +174,12 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
             return False
     elif last <= nonce or first != nonce + 1:
         return False
-    found = PyDict_GetItem(book, 'bids')
-    if found is NULL or type(<object>found) is not Bids:
+    if not _plain_sides(book):
         return False
-    bids = <object>found
-    found = PyDict_GetItem(book, 'asks')
-    if found is NULL or type(<object>found) is not Asks:
-        return False
-    asks = <object>found
-    (<OrderBookSide>bids).store_bytes_levels(d + sp.start[K_BIDS],
-                                             sp.stop[K_BIDS] - sp.start[K_BIDS], True)
-    (<OrderBookSide>asks).store_bytes_levels(d + sp.start[K_ASKS],
-                                             sp.stop[K_ASKS] - sp.start[K_ASKS], True)
-    time_obj = PyLong_FromLongLong(time_ms)
+    _store_side(book, 'bids', d, &sp, K_BIDS)
+    _store_side(book, 'asks', d, &sp, K_ASKS)
     PyDict_SetItem(book, 'nonce', PyLong_FromLongLong(last))
-    PyDict_SetItem(book, 'timestamp', time_obj)
-    iso = state.iso
-    if type(iso) is Iso8601:
-        PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(time_ms))
-    else:
-        PyDict_SetItem(book, 'datetime', iso(time_obj))
+    _stamp(book, time_ms, state.iso)
     _resolve(client, book, state.hash)
     return True
 
@@ -173,13 +198,6 @@ cdef inline Py_ssize_t _skip_ws(const char *d, Py_ssize_t i, Py_ssize_t end) noe
     while i < end and (d[i] == b' ' or d[i] == b'\n' or d[i] == b'\r' or d[i] == b'\t'):
         i += 1
     return i
-
-
-cdef inline int _store_side(object book, str key, const char *d, Spans *sp, int k) except -1:
-    if sp.kind[k] == SPAN_CONTAINER:
-        (<OrderBookSide>(<object>PyDict_GetItem(book, key))).store_bytes_levels(
-            d + sp.start[k], sp.stop[k] - sp.start[k], True)
-    return 0
 
 
 cdef inline bint _single_object(const char *d, Py_ssize_t start, Py_ssize_t stop,
@@ -262,36 +280,18 @@ def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks 
         return False
     book = <object>found
     found = PyDict_GetItem(book, 'nonce')
-    if found is NULL or type(<object>found) is not int:
+    if found is NULL or not _as_int64(<object>found, &nonce):
         return False
-    try:
-        nonce = PyLong_AsLongLong(<object>found)
-    except OverflowError:
-        return False
-    if prev == -1 or prev != nonce:
-        return False
-    found = PyDict_GetItem(book, 'asks')
-    if found is NULL or type(<object>found) is not Asks:
-        return False
-    found = PyDict_GetItem(book, 'bids')
-    if found is NULL or type(<object>found) is not Bids:
+    if prev == -1 or prev != nonce or not _plain_sides(book):
         return False
     _store_side(book, 'asks', d, &up, U_ASKS)
     _store_side(book, 'bids', d, &up, U_BIDS)
     if verify and checksum != 0:
-        if type(book) is OrderBook:
-            got = <int>(<OrderBook>book).checksum_crc(_FMT_OKX, 25, -1, -1)
-        else:
-            got = book.checksum(_FMT_OKX, 25)    # a subclass may watch or change it
+        got = _okx_checksum(book, 25)
         if got != checksum:
             return (got, checksum)
-    time_obj = PyLong_FromLongLong(ts)
     PyDict_SetItem(book, 'nonce', PyLong_FromLongLong(seq))
-    PyDict_SetItem(book, 'timestamp', time_obj)
-    if type(iso) is Iso8601:
-        PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(ts))
-    else:
-        PyDict_SetItem(book, 'datetime', iso(time_obj))
+    _stamp(book, ts, iso)
     _resolve(client, book, message_hash)
     return True
 
@@ -353,36 +353,17 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
     # a topic being resynced, or a depth-1 topic (it also resolves bids/asks): the adapter
     if not state.synced or state.bidask:
         return False
-    last_obj = state.u
-    if type(last_obj) is not int:
-        return False
-    try:
-        last = PyLong_AsLongLong(last_obj)
-    except OverflowError:
-        return False
-    if u != last + 1:
+    if not _as_int64(state.u, &last) or u != last + 1:
         return False
     found = PyDict_GetItem(orderbooks, state.symbol)
-    if found is NULL or not PyDict_Check(<object>found):
+    if found is NULL or not PyDict_Check(<object>found) or not _plain_sides(<object>found):
         return False
     book = <object>found
-    found = PyDict_GetItem(book, 'asks')
-    if found is NULL or type(<object>found) is not Asks:
-        return False
-    found = PyDict_GetItem(book, 'bids')
-    if found is NULL or type(<object>found) is not Bids:
-        return False
     _store_side(book, 'asks', d, &inner, YD_ASKS)
     _store_side(book, 'bids', d, &inner, YD_BIDS)
     state.u = PyLong_FromLongLong(u)
     state.seq = PyLong_FromLongLong(seq) if inner.kind[YD_SEQ] != SPAN_ABSENT else None
-    time_obj = PyLong_FromLongLong(ts)
-    PyDict_SetItem(book, 'timestamp', time_obj)
-    iso = state.iso
-    if type(iso) is Iso8601:
-        PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(ts))
-    else:
-        PyDict_SetItem(book, 'datetime', iso(time_obj))
+    _stamp(book, ts, state.iso)
     _resolve(client, book, state.hash)
     return True
 
@@ -453,45 +434,22 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
     st = <object>found
     if not st.synced:
         return False
-    if has_seq:
-        last_obj = st.seq
-        if last_obj is not None:
-            if type(last_obj) is not int:
-                return False
-            try:
-                last = PyLong_AsLongLong(last_obj)
-            except OverflowError:
-                return False
-            if seq <= last:
-                return False
+    if has_seq and st.seq is not None and not (_as_int64(st.seq, &last) and seq > last):
+        return False
     found = PyDict_GetItem(orderbooks, st.symbol)
-    if found is NULL or not isinstance(<object>found, OrderBook):
+    if found is NULL or not isinstance(<object>found, OrderBook) or not _plain_sides(<object>found):
         return False
     book = <object>found
-    found = PyDict_GetItem(book, 'asks')
-    if found is NULL or type(<object>found) is not Asks:
-        return False
-    found = PyDict_GetItem(book, 'bids')
-    if found is NULL or type(<object>found) is not Bids:
-        return False
     if has_seq:
         st.seq = PyLong_FromLongLong(seq)
     _store_side(book, 'asks', d, &up, GU_ASKS)
     _store_side(book, 'bids', d, &up, GU_BIDS)
     if has_checksum and st.verify:
-        if type(book) is OrderBook:
-            got = <int>(<OrderBook>book).checksum_crc(_FMT_OKX, 25, -1, -1)
-        else:
-            got = book.checksum(_FMT_OKX)
+        got = _okx_checksum(book, 25)
         if got != checksum:
             return (got, checksum)
         st.checksums += 1
         st.failures = 0
-    time_obj = PyLong_FromLongLong(ts)
-    PyDict_SetItem(book, 'timestamp', time_obj)
-    if type(iso) is Iso8601:
-        PyDict_SetItem(book, 'datetime', (<Iso8601>iso).text(ts))
-    else:
-        PyDict_SetItem(book, 'datetime', iso(time_obj))
+    _stamp(book, ts, iso)
     _resolve(client, book, st.hash)
     return True
