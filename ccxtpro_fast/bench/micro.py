@@ -94,7 +94,7 @@ def memory(books=200):
     stream = workloads.depth_stream(1)
     out = {}
     for name, (make, _apply) in workloads.IMPLEMENTATIONS.items():
-        if "store_json" in name:
+        if "store_json_deltas" in name:
             continue
         if name.startswith("bmoscon") and not available("order_book"):
             continue
@@ -103,7 +103,7 @@ def memory(books=200):
         before = _rss_bytes()
         keep = [make(stream) for _ in range(books)]
         gc.collect()
-        out[name.split(" store_levels")[0]] = (_rss_bytes() - before) / len(keep)
+        out[name.split(" store_deltas")[0]] = (_rss_bytes() - before) / len(keep)
         del keep
         gc.collect()
     return out

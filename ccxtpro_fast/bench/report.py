@@ -22,7 +22,7 @@ from . import e2e, micro
 def table(core, checksum, memory, end_to_end, levels) -> str:
     base = core["ccxt.pro OrderBook"]
     rows = ["| measure | ccxt.pro | ccxtpro_fast | ratio | peer |", "|---|---:|---:|---:|---:|"]
-    fast = core["ccxtpro_fast store_levels"]
+    fast = core["ccxtpro_fast store_deltas"]
     peer = core.get("bmoscon order_book")
     rows.append(f"| book merge, ns per level (strings parsed) | {base:.0f} | {fast:.1f} | "
                 f"{base / fast:.0f}x | order_book {peer:.0f} ({peer / fast:.1f}x slower) |"

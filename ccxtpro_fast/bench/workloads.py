@@ -153,8 +153,8 @@ def apply_bmoscon(book, stream: DepthStream) -> None:
 
 
 IMPLEMENTATIONS = {
-    "ccxtpro_fast store_levels": (make_fast, apply_fast),
-    "ccxtpro_fast store_json": (make_fast, apply_fast_raw),
+    "ccxtpro_fast store_deltas": (make_fast, apply_fast),
+    "ccxtpro_fast store_json_deltas": (make_fast, apply_fast_raw),
     "ccxt.pro OrderBook": (make_ccxt, apply_ccxt),
     "bmoscon order_book": (make_bmoscon, apply_bmoscon),
 }
