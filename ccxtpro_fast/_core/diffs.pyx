@@ -214,13 +214,39 @@ cdef inline bint _single_object(const char *d, Py_ssize_t start, Py_ssize_t stop
     return True
 
 
-# OKX: {"arg":{...},"action":"update","data":[{"asks":..,"bids":..,"ts":"..","checksum":..,
-#       "prevSeqId":..,"seqId":..}]}
-cdef tuple _OKX_KEYS = (b'arg', b'action', b'data', b'event', b'code')
+# OKX and Bitget push book updates in the same envelope:
+#   {"arg":{...},"action":"update","data":[{...one update...}]}   (key order varies)
+cdef tuple _PUSH_KEYS = (b'arg', b'action', b'data', b'event', b'code')
 cdef enum:
-    O_ARG, O_ACTION, O_DATA, O_EVENT, O_CODE
-cdef _Keys _okx_keys
-_compile_keys(_OKX_KEYS, &_okx_keys)
+    P_ARG, P_ACTION, P_DATA, P_EVENT, P_CODE
+cdef _Keys _push_keys
+_compile_keys(_PUSH_KEYS, &_push_keys)
+
+
+cdef bint _update_push(const char *d, Py_ssize_t size, const _Keys *update_keys,
+                       Spans *top, Spans *update) except -1:
+    """An ``action: update`` push with one update and no event/code: its envelope's
+    spans in top (P_*), its update's in update (False: anything else, or unreadable)."""
+    cdef Py_ssize_t start, stop
+    if size < 8 or d[0] != b'{':
+        return False
+    try:
+        scan_spans(d, 0, size, &_push_keys, top)
+        if (top.kind[P_EVENT] != SPAN_ABSENT or top.kind[P_CODE] != SPAN_ABSENT
+                or top.kind[P_ARG] != SPAN_CONTAINER or top.kind[P_DATA] != SPAN_CONTAINER
+                or top.kind[P_ACTION] != SPAN_STRING
+                or top.stop[P_ACTION] - top.start[P_ACTION] != 6
+                or memcmp(d + top.start[P_ACTION], b'update', 6) != 0):
+            return False
+        if not _single_object(d, top.start[P_DATA], top.stop[P_DATA], &start, &stop):
+            return False
+        scan_spans(d, start, stop, update_keys, update)
+    except JSONScanError:
+        return False
+    return True
+
+
+# OKX's update: {"asks":..,"bids":..,"ts":"..","checksum":..,"prevSeqId":..,"seqId":..}
 cdef tuple _OKX_UPDATE_KEYS = (b'asks', b'bids', b'ts', b'checksum', b'prevSeqId', b'seqId')
 cdef enum:
     U_ASKS, U_BIDS, U_TS, U_CHECKSUM, U_PREV, U_SEQ
@@ -238,25 +264,11 @@ def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks 
     (got, expected) when the update was applied and its checksum does not match (the
     adapter resynchronises)."""
     cdef const char *d = PyBytes_AS_STRING(data)
-    cdef Py_ssize_t size = PyBytes_GET_SIZE(data), i, end
     cdef Spans top, up
     cdef int64_t ts, checksum = 0, prev, seq, nonce
     cdef PyObject *found
     cdef int got
-    if size < 8 or d[0] != b'{':
-        return False
-    try:
-        scan_spans(d, 0, size, &_okx_keys, &top)
-        if (top.kind[O_EVENT] != SPAN_ABSENT or top.kind[O_CODE] != SPAN_ABSENT
-                or top.kind[O_ARG] != SPAN_CONTAINER or top.kind[O_DATA] != SPAN_CONTAINER
-                or top.kind[O_ACTION] != SPAN_STRING
-                or top.stop[O_ACTION] - top.start[O_ACTION] != 6
-                or memcmp(d + top.start[O_ACTION], b'update', 6) != 0):
-            return False
-        if not _single_object(d, top.start[O_DATA], top.stop[O_DATA], &i, &end):
-            return False
-        scan_spans(d, i, end, &_okx_update_keys, &up)
-    except JSONScanError:
+    if not _update_push(d, PyBytes_GET_SIZE(data), &_okx_update_keys, &top, &up):
         return False
     if (up.kind[U_TS] != SPAN_STRING or up.kind[U_PREV] != SPAN_SCALAR
             or up.kind[U_SEQ] != SPAN_SCALAR
@@ -271,7 +283,7 @@ def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks 
             up.kind[U_CHECKSUM] == SPAN_SCALAR
             and _signed_int64(d, up.start[U_CHECKSUM], up.stop[U_CHECKSUM], &checksum)):
         return False
-    found = PyDict_GetItem(routes, data[top.start[O_ARG]:top.stop[O_ARG]])
+    found = PyDict_GetItem(routes, data[top.start[P_ARG]:top.stop[P_ARG]])
     if found is NULL:
         return False
     symbol, message_hash = <tuple>found
@@ -368,13 +380,7 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
     return True
 
 
-# Bitget: {"action":"update","arg":{"instType":..,"channel":"books","instId":..},
-#          "data":[{"asks":[..],"bids":[..],"checksum":..,"seq":..,"ts":".."}]}
-cdef tuple _BITGET_KEYS = (b'action', b'arg', b'data', b'event', b'code')
-cdef enum:
-    G_ACTION, G_ARG, G_DATA, G_EVENT, G_CODE
-cdef _Keys _bitget_keys
-_compile_keys(_BITGET_KEYS, &_bitget_keys)
+# Bitget's update: {"asks":[..],"bids":[..],"checksum":..,"seq":..,"ts":".."}
 cdef tuple _BITGET_UPDATE_KEYS = (b'asks', b'bids', b'checksum', b'seq', b'ts', b'a', b'b')
 cdef enum:
     GU_ASKS, GU_BIDS, GU_CHECKSUM, GU_SEQ, GU_TS, GU_A, GU_B
@@ -393,26 +399,12 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
     when the update was applied and its checksum does not match (the adapter
     resynchronises)."""
     cdef const char *d = PyBytes_AS_STRING(data)
-    cdef Py_ssize_t size = PyBytes_GET_SIZE(data), obj_start, obj_stop
     cdef Spans top, up
     cdef int64_t ts, checksum = 0, seq = 0, last
     cdef bint has_seq, has_checksum
     cdef PyObject *found
     cdef int got
-    if size < 8 or d[0] != b'{':
-        return False
-    try:
-        scan_spans(d, 0, size, &_bitget_keys, &top)
-        if (top.kind[G_EVENT] != SPAN_ABSENT or top.kind[G_CODE] != SPAN_ABSENT
-                or top.kind[G_ARG] != SPAN_CONTAINER or top.kind[G_DATA] != SPAN_CONTAINER
-                or top.kind[G_ACTION] != SPAN_STRING
-                or top.stop[G_ACTION] - top.start[G_ACTION] != 6
-                or memcmp(d + top.start[G_ACTION], b'update', 6) != 0):
-            return False
-        if not _single_object(d, top.start[G_DATA], top.stop[G_DATA], &obj_start, &obj_stop):
-            return False
-        scan_spans(d, obj_start, obj_stop, &_bitget_update_keys, &up)
-    except JSONScanError:
+    if not _update_push(d, PyBytes_GET_SIZE(data), &_bitget_update_keys, &top, &up):
         return False
     if (up.kind[GU_A] != SPAN_ABSENT or up.kind[GU_B] != SPAN_ABSENT
             or (up.kind[GU_ASKS] != SPAN_ABSENT and up.kind[GU_ASKS] != SPAN_CONTAINER)
@@ -428,7 +420,7 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
     if has_checksum and not (up.kind[GU_CHECKSUM] == SPAN_SCALAR and _signed_int64(
             d, up.start[GU_CHECKSUM], up.stop[GU_CHECKSUM], &checksum)):
         return False
-    found = PyDict_GetItem(states, data[top.start[G_ARG]:top.stop[G_ARG]])
+    found = PyDict_GetItem(states, data[top.start[P_ARG]:top.stop[P_ARG]])
     if found is NULL:
         return False
     st = <object>found
