@@ -297,42 +297,25 @@ cdef inline void _put(tuple result, Py_ssize_t k, object value) noexcept:
 
 
 cdef tuple _scan_fields(data, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks):
-    cdef Py_ssize_t size, i, key_start, key_end, k, n = ks.n
+    """scan_spans, then each found value decoded (a string from its opening quote)."""
+    cdef Py_ssize_t size, k, at, after, n = ks.n
     cdef const char *d = _buffer(data, &size)
-    cdef bint escaped
+    cdef Spans sp
     cdef tuple result = PyTuple_New(n)
     for k in range(n):
         Py_INCREF(None)
         PyTuple_SET_ITEM(result, k, None)
     _bounds(size, start, &stop)
-    i = _ws(d, start, stop)
-    if i >= stop or d[i] != b'{':
-        raise JSONScanError('object expected')
-    i = _ws(d, i + 1, stop)
-    if i < stop and d[i] == b'}':
-        return result
-    while True:
-        if i >= stop or d[i] != b'"':
-            raise JSONScanError(f'key expected at byte {i}')
-        escaped = False
-        key_start = i + 1
-        key_end = _string_end(d, key_start, stop, &escaped)
-        k = _match(ks, d + key_start, key_end - key_start)
-        i = _ws(d, key_end + 1, stop)
-        if i >= stop or d[i] != b':':
-            raise JSONScanError(f'":" expected at byte {i}')
-        i = _ws(d, i + 1, stop)
-        if k >= 0:
-            _put(result, k, _value(d, i, stop, &i))
-        else:
-            i = _skip(d, i, stop)
-        i = _ws(d, i, stop)
-        if i < stop and d[i] == b',':
-            i = _ws(d, i + 1, stop)
+    scan_spans(d, start, stop, ks, &sp)
+    for k in range(n):
+        if sp.kind[k] == SPAN_ABSENT:
             continue
-        if i < stop and d[i] == b'}':
-            return result
-        raise JSONScanError(f'"," or "}}" expected at byte {i}')
+        at = sp.start[k] - 1 if sp.kind[k] == SPAN_STRING or sp.kind[k] == SPAN_ESCAPED else sp.start[k]
+        value = _value(d, at, stop, &after)
+        if sp.kind[k] == SPAN_SCALAR and after != sp.stop[k]:
+            raise JSONScanError(f'bad value at byte {at}')
+        _put(result, k, value)
+    return result
 
 
 cdef int scan_spans(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks,
@@ -436,17 +419,3 @@ cdef class FieldScanner:
 
     def __repr__(self):
         return f'FieldScanner({self.keys!r})'
-
-
-cdef Py_ssize_t _skip(const char *d, Py_ssize_t i, Py_ssize_t end) except -1:
-    """The index past the value at i, without decoding it."""
-    cdef bint escaped = False
-    if i >= end:
-        raise JSONScanError('truncated: value expected')
-    if d[i] == b'"':
-        return _string_end(d, i + 1, end, &escaped) + 1
-    if d[i] == b'[' or d[i] == b'{':
-        return _container_end(d, i, end)
-    while i < end and d[i] != b',' and d[i] != b'}' and d[i] != b']' and d[i] > 32:
-        i += 1
-    return i
