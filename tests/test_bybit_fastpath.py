@@ -148,6 +148,8 @@ DECLINED = [
     ("string u", lambda f: f.replace(b'"u":101', b'"u":"101"')),
     ("truncated", lambda f: f[:-4]),
     ("data not an object", lambda f: f.replace(b'"data":{', b'"data":[{').replace(b',"cts"', b'],"cts"')),
+    ("data repeated as a number", lambda f: f[:-1] + b',"data":0}'),
+    ("data repeated as an array", lambda f: f[:-1] + b',"data":[]}'),
 ]
 
 

@@ -192,6 +192,11 @@ DECLINED = [
     ("another instrument", lambda f: f.replace(b'BTC-USDT', b'ETH-USDT')),
     ("truncated", lambda f: f[:-5]),
     ("levels not arrays", lambda f: f.replace(b'"asks":[', b'"asks":"x","y":[')),
+    # the envelope: the update is read inside "data" in the same walk, so its shape counts
+    ("data an object", lambda f: f.replace(b'"data":[{', b'"data":{').replace(b'}]}', b'}}')),
+    ("an update and a number", lambda f: f.replace(b'}]}', b'},1]}')),
+    ("data repeated as a number", lambda f: f[:-1] + b',"data":0}'),
+    ("data repeated as two updates", lambda f: f[:-1] + b',"data":[{},{}]}'),
 ]
 
 

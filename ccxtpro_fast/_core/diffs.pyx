@@ -22,8 +22,8 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcmp
 
 from ccxtpro_fast._core.jsonscan cimport (
-    _Keys, _compile_keys, _container_end, scan_spans, Spans, SPAN_STRING, SPAN_SCALAR,
-    SPAN_CONTAINER, SPAN_ABSENT,
+    _Keys, _compile_keys, scan_spans, scan_spans_nested, Spans, SPAN_STRING, SPAN_SCALAR,
+    SPAN_CONTAINER, SPAN_ABSENT, NEST_OBJECT, NEST_SINGLE,
 )
 from ccxtpro_fast._core.orderbook cimport Asks, Bids, OrderBook, OrderBookSide
 from ccxtpro_fast._core.timefmt cimport Iso8601
@@ -194,26 +194,6 @@ cdef inline bint _signed_int64(const char *d, Py_ssize_t start, Py_ssize_t stop,
     return _int64(d, start, stop, out)
 
 
-cdef inline Py_ssize_t _skip_ws(const char *d, Py_ssize_t i, Py_ssize_t end) noexcept:
-    while i < end and (d[i] == b' ' or d[i] == b'\n' or d[i] == b'\r' or d[i] == b'\t'):
-        i += 1
-    return i
-
-
-cdef inline bint _single_object(const char *d, Py_ssize_t start, Py_ssize_t stop,
-                                Py_ssize_t *obj_start, Py_ssize_t *obj_stop) except -1:
-    """The array d[start:stop] holds exactly one object: its span."""
-    cdef Py_ssize_t i = _skip_ws(d, start + 1, stop), end
-    if i >= stop or d[i] != b'{':
-        return False
-    end = _container_end(d, i, stop)
-    if _skip_ws(d, end, stop) != stop - 1:
-        return False
-    obj_start[0] = i
-    obj_stop[0] = end
-    return True
-
-
 # OKX and Bitget push book updates in the same envelope:
 #   {"arg":{...},"action":"update","data":[{...one update...}]}   (key order varies)
 cdef tuple _PUSH_KEYS = (b'arg', b'action', b'data', b'event', b'code')
@@ -227,23 +207,17 @@ cdef bint _update_push(const char *d, Py_ssize_t size, const _Keys *update_keys,
                        Spans *top, Spans *update) except -1:
     """An ``action: update`` push with one update and no event/code: its envelope's
     spans in top (P_*), its update's in update (False: anything else, or unreadable)."""
-    cdef Py_ssize_t start, stop
     if size < 8 or d[0] != b'{':
         return False
     try:
-        scan_spans(d, 0, size, &_push_keys, top)
-        if (top.kind[P_EVENT] != SPAN_ABSENT or top.kind[P_CODE] != SPAN_ABSENT
-                or top.kind[P_ARG] != SPAN_CONTAINER or top.kind[P_DATA] != SPAN_CONTAINER
-                or top.kind[P_ACTION] != SPAN_STRING
-                or top.stop[P_ACTION] - top.start[P_ACTION] != 6
-                or memcmp(d + top.start[P_ACTION], b'update', 6) != 0):
+        if scan_spans_nested(d, 0, size, &_push_keys, top, P_DATA, update_keys, update) != NEST_SINGLE:
             return False
-        if not _single_object(d, top.start[P_DATA], top.stop[P_DATA], &start, &stop):
-            return False
-        scan_spans(d, start, stop, update_keys, update)
     except JSONScanError:
         return False
-    return True
+    return (top.kind[P_EVENT] == SPAN_ABSENT and top.kind[P_CODE] == SPAN_ABSENT
+            and top.kind[P_ARG] == SPAN_CONTAINER and top.kind[P_ACTION] == SPAN_STRING
+            and top.stop[P_ACTION] - top.start[P_ACTION] == 6
+            and memcmp(d + top.start[P_ACTION], b'update', 6) == 0)
 
 
 # OKX's update: {"asks":..,"bids":..,"ts":"..","checksum":..,"prevSeqId":..,"seqId":..}
@@ -337,15 +311,15 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
     if size < 10 or d[0] != b'{':
         return False
     try:
-        scan_spans(d, 0, size, &_bybit_keys, &top)
-        if (top.kind[Y_TOPIC] != SPAN_STRING or top.kind[Y_TYPE] != SPAN_STRING
-                or top.kind[Y_TS] != SPAN_SCALAR or top.kind[Y_DATA] != SPAN_CONTAINER
-                or top.stop[Y_TYPE] - top.start[Y_TYPE] != 5
-                or memcmp(d + top.start[Y_TYPE], b'delta', 5) != 0
-                or d[top.start[Y_DATA]] != b'{'):
+        if scan_spans_nested(d, 0, size, &_bybit_keys, &top, Y_DATA, &_bybit_data_keys,
+                             &inner) != NEST_OBJECT:
             return False
-        scan_spans(d, top.start[Y_DATA], top.stop[Y_DATA], &_bybit_data_keys, &inner)
     except JSONScanError:
+        return False
+    if (top.kind[Y_TOPIC] != SPAN_STRING or top.kind[Y_TYPE] != SPAN_STRING
+            or top.kind[Y_TS] != SPAN_SCALAR
+            or top.stop[Y_TYPE] - top.start[Y_TYPE] != 5
+            or memcmp(d + top.start[Y_TYPE], b'delta', 5) != 0):
         return False
     if (inner.kind[YD_BIDS] != SPAN_CONTAINER or inner.kind[YD_ASKS] != SPAN_CONTAINER
             or inner.kind[YD_U] != SPAN_SCALAR):

@@ -26,3 +26,11 @@ cdef int _compile_keys(tuple keys, _Keys *ks) except -1
 cdef Py_ssize_t _container_end(const char *d, Py_ssize_t i, Py_ssize_t end) except -1
 cdef int scan_spans(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks,
                     Spans *out) except -1
+
+cdef enum NestKind:
+    NEST_NONE = 0           # the nested key is absent, or not an object / one-object array
+    NEST_OBJECT = 1         # its value is an object, scanned
+    NEST_SINGLE = 2         # its value is an array of exactly one object, that object scanned
+
+cdef int scan_spans_nested(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks,
+                           Spans *out, int nest, const _Keys *inner_ks, Spans *inner) except -1

@@ -323,17 +323,56 @@ cdef int scan_spans(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Key
     """_scan_fields without building values: where each key's value lies in d, and its
     kind (SPAN_ABSENT where a key is absent). Strings span their text inside the quotes,
     containers include their brackets, scalars are their bare text (numbers, true, null)."""
-    cdef Py_ssize_t i, j, key_start, key_end, k
+    cdef int nested
+    _object_spans(d, _ws(d, start, stop), stop, ks, out, -1, NULL, NULL, &nested)
+    return 0
+
+
+cdef int scan_spans_nested(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks,
+                           Spans *out, int nest, const _Keys *inner_ks, Spans *inner) except -1:
+    """scan_spans, and the value of key ``nest`` scanned in the same walk with inner_ks
+    into inner, when it is an object (NEST_OBJECT) or an array of exactly one object
+    (NEST_SINGLE); NEST_NONE otherwise. An envelope's payload is walked once instead of
+    being skipped by bracket matching and then scanned again."""
+    cdef int nested = NEST_NONE
+    _object_spans(d, _ws(d, start, stop), stop, ks, out, nest, inner_ks, inner, &nested)
+    return nested
+
+
+cdef Py_ssize_t _nested_value(const char *d, Py_ssize_t i, Py_ssize_t stop, const _Keys *inner_ks,
+                              Spans *inner, int *nested) except -1:
+    """The value at d[i] ('[' or '{'): walked into when it is an object or an array of one
+    object (nested says which), else skipped; returns the index just past it."""
+    cdef Py_ssize_t j
+    cdef int ignored
+    if d[i] == b'{':
+        nested[0] = NEST_OBJECT
+        return _object_spans(d, i, stop, inner_ks, inner, -1, NULL, NULL, &ignored)
+    j = _ws(d, i + 1, stop)
+    if j < stop and d[j] == b'{':
+        j = _ws(d, _object_spans(d, j, stop, inner_ks, inner, -1, NULL, NULL, &ignored), stop)
+        if j < stop and d[j] == b']':
+            nested[0] = NEST_SINGLE
+            return j + 1
+    nested[0] = NEST_NONE
+    return _container_end(d, i, stop)
+
+
+cdef Py_ssize_t _object_spans(const char *d, Py_ssize_t i, Py_ssize_t stop, const _Keys *ks,
+                              Spans *out, int nest, const _Keys *inner_ks, Spans *inner,
+                              int *nested) except -1:
+    """The object at d[i]: its keys' spans in out (see scan_spans); returns the index just
+    past its closing brace."""
+    cdef Py_ssize_t j, key_start, key_end, k
     cdef bint escaped
     cdef char c
     for k in range(ks.n):
         out.kind[k] = SPAN_ABSENT
-    i = _ws(d, start, stop)
     if i >= stop or d[i] != b'{':
         raise JSONScanError('object expected')
     i = _ws(d, i + 1, stop)
     if i < stop and d[i] == b'}':
-        return 0
+        return i + 1
     while True:
         if i >= stop or d[i] != b'"':
             raise JSONScanError(f'key expected at byte {i}')
@@ -357,7 +396,10 @@ cdef int scan_spans(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Key
                 out.stop[k] = j
             i = j + 1
         elif c == b'[' or c == b'{':
-            j = _container_end(d, i, stop)
+            if k >= 0 and k == nest:
+                j = _nested_value(d, i, stop, inner_ks, inner, nested)
+            else:
+                j = _container_end(d, i, stop)
             if k >= 0:
                 out.kind[k] = SPAN_CONTAINER
                 out.start[k] = i
@@ -374,12 +416,14 @@ cdef int scan_spans(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Key
                 out.start[k] = i
                 out.stop[k] = j
             i = j
+        if k >= 0 and k == nest and out.kind[k] != SPAN_CONTAINER:
+            nested[0] = NEST_NONE      # a later duplicate key that is not a container
         i = _ws(d, i, stop)
         if i < stop and d[i] == b',':
             i = _ws(d, i + 1, stop)
             continue
         if i < stop and d[i] == b'}':
-            return 0
+            return i + 1
         raise JSONScanError(f'"," or "}}" expected at byte {i}')
 
 
