@@ -670,12 +670,15 @@ static inline Py_ssize_t ccxf_render_js(char *out, double v)
     return o - out;
 }
 
-/* The wire text of a number, or repr when it came without text. */
+/* The wire text of a number, or repr when it came without text. The text is copied as
+ * whole words (16 bytes, then the other 7 of CCXF_TEXT_MAX when longer) rather than byte
+ * by byte: out must have CCXF_TEXT_MAX bytes of room, and what lies past the returned
+ * length is scratch that the next write covers. */
 static inline Py_ssize_t ccxf_render_wire(char *out, double v, const char *text, uint8_t len)
 {
-    uint8_t i;
     if (len) {
-        for (i = 0; i < len; i++) out[i] = text[i];
+        memcpy(out, text, 16);
+        if (len > 16) memcpy(out + 16, text + 16, CCXF_TEXT_MAX - 16);
         return len;
     }
     return ccxf_render_repr(out, v);
