@@ -60,7 +60,7 @@ def core_extension(name, libraries=()):
         f"ccxtpro_fast._core.{name}",
         [f"{CORE}/{name}.pyx"],
         include_dirs=[f"{CORE}/src"],
-        depends=[f"{CORE}/src/ccxf.h"],
+        depends=[f"{CORE}/src/ccxf.h", f"{CORE}/src/ccxf_crc32.h"],
         libraries=list(libraries),
         define_macros=macros,
         extra_compile_args=compile_args,

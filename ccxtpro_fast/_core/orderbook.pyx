@@ -31,8 +31,10 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object s)
     object PyUnicode_FromStringAndSize(const char *s, Py_ssize_t size)
 
-cdef extern from "zlib.h":
-    unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len) nogil
+cdef extern from "ccxf.h":
+    uint32_t ccxf_crc32(uint32_t crc, const unsigned char *buf, size_t len) nogil
+    uint32_t ccxf_crc32_zlib(uint32_t crc, const unsigned char *buf, size_t len) nogil
+    int ccxf_crc32_uses_pclmul() nogil
 
 cdef object _iso8601 = _CcxtExchange.iso8601
 cdef Py_ssize_t _UNLIMITED = sys.maxsize
@@ -260,6 +262,23 @@ def parse_decimal(text):
     if scale < 0:
         return (n.value, None, -1)
     return (n.value, mant, scale)
+
+
+def _crc32_for_tests(bytes data, unsigned int crc=0, Py_ssize_t offset=0, bint zlib_only=False):
+    """ccxf_crc32 (or its zlib fallback) over data[offset:] in place: an offset gives the
+    folding loads an unaligned buffer, which a sliced copy would not."""
+    if offset < 0 or offset > PyBytes_GET_SIZE(data):
+        raise ValueError('offset out of range')
+    cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(data) + offset
+    cdef size_t n = <size_t>(PyBytes_GET_SIZE(data) - offset)
+    if zlib_only:
+        return ccxf_crc32_zlib(crc, p, n)
+    return ccxf_crc32(crc, p, n)
+
+
+def _crc32_uses_pclmul():
+    """True when ccxf_crc32 folds with PCLMULQDQ on this CPU (False: zlib only)."""
+    return bool(ccxf_crc32_uses_pclmul())
 
 
 cdef inline object _sequence_item(object seq, Py_ssize_t i):
@@ -1077,7 +1096,7 @@ cdef class OrderBook(dict):
             buf = self._checksum_buffer(depth)
         try:
             n = self._write_checksum_text(buf, fmt, depth, price_precision, amount_precision)
-            crc = <uint32_t>crc32(0, <const unsigned char *>buf, <unsigned int>n)
+            crc = ccxf_crc32(0, <const unsigned char *>buf, <size_t>n)
         finally:
             if buf != stack_buf:
                 PyMem_Free(buf)

@@ -739,4 +739,7 @@ from_float:
     }
 }
 
+/* book checksums: crc32 folded with PCLMULQDQ where the CPU has it */
+#include "ccxf_crc32.h"
+
 #endif /* CCXF_H */
