@@ -63,7 +63,7 @@ def table(core, checksum, memory, end_to_end, levels) -> str:
                 "into fresh 1000-level books, median of 31 runs. Checksum: median of 7x20,000 "
                 "calls. Memory: RSS growth over 200 books. End to end: the simulator replays "
                 f"a generated session (burst of {b['messages']:,} messages after a paced "
-                f"warm-up; {lat['ccxt.pro']['samples']:,} messages at 2,000/s for latency) to "
+                f"warm-up, medians of {b.get('bursts', 1)} bursts a client; {lat['ccxt.pro']['samples']:,} messages at 2,000/s for latency) to "
                 "each client in its own process; latency from send = wake-up of watch_order_book "
                 "minus the simulator's stamp just before it writes that frame (CLOCK_MONOTONIC), "
                 "so it includes the OS waking the client; in-client = wake-up minus the return of "
