@@ -25,7 +25,7 @@ from ccxtpro_fast._core.jsonscan cimport (
     _Keys, _compile_keys, scan_spans, scan_spans_nested, Spans, SPAN_STRING, SPAN_SCALAR,
     SPAN_CONTAINER, SPAN_ABSENT, NEST_OBJECT, NEST_SINGLE,
 )
-from ccxtpro_fast._core.orderbook cimport Asks, Bids, OrderBook, OrderBookSide
+from ccxtpro_fast._core.orderbook cimport Asks, Bids, OrderBook, OrderBookSide, okx_crc_of_sides
 from ccxtpro_fast._core.timefmt cimport Iso8601
 
 from ccxt.async_support.base.ws.client import Client as _CcxtClient
@@ -86,18 +86,19 @@ cdef inline bint _as_int64(object value, int64_t *out) except -1:
     return True
 
 
-cdef inline bint _plain_sides(object book) except -1:
-    """The book's sides are the plain compiled ones (any other: the adapter's path)."""
-    cdef PyObject *asks = PyDict_GetItem(book, 'asks')
-    cdef PyObject *bids = PyDict_GetItem(book, 'bids')
-    return (asks is not NULL and bids is not NULL and type(<object>asks) is Asks
-            and type(<object>bids) is Bids)
+cdef inline bint _plain_sides(object book, PyObject **asks, PyObject **bids) except -1:
+    """The book's sides (borrowed, into asks/bids) when they are the plain compiled ones;
+    False for any other (the adapter's path). Looked up once per update: the store and
+    the checksum take them from here."""
+    asks[0] = PyDict_GetItem(book, 'asks')
+    bids[0] = PyDict_GetItem(book, 'bids')
+    return (asks[0] is not NULL and bids[0] is not NULL and type(<object>asks[0]) is Asks
+            and type(<object>bids[0]) is Bids)
 
 
-cdef inline int _store_side(object book, str key, const char *d, Spans *sp, int k) except -1:
+cdef inline int _store_side(OrderBookSide side, const char *d, Spans *sp, int k) except -1:
     if sp.kind[k] == SPAN_CONTAINER:
-        (<OrderBookSide>(<object>PyDict_GetItem(book, key))).store_bytes_levels(
-            d + sp.start[k], sp.stop[k] - sp.start[k], True)
+        side.store_bytes_levels(d + sp.start[k], sp.stop[k] - sp.start[k], True)
     return 0
 
 
@@ -112,10 +113,11 @@ cdef inline int _stamp(object book, int64_t ts, object iso) except -1:
     return 0
 
 
-cdef inline int _okx_checksum(object book, int depth) except? -1:
+cdef inline int _okx_checksum(object book, OrderBookSide asks, OrderBookSide bids,
+                              int depth) except? -1:
     """The OKX-format checksum (OKX, Bitget); a subclass's checksum() is honoured."""
     if type(book) is OrderBook:
-        return <int>(<OrderBook>book).checksum_crc(_FMT_OKX, depth, -1, -1)
+        return <int>okx_crc_of_sides(bids, asks, depth)
     return book.checksum(_FMT_OKX, depth)
 
 
@@ -131,6 +133,8 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
     cdef int64_t first, last, prev = 0, time_ms, nonce
     cdef bint futures
     cdef PyObject *found
+    cdef PyObject *asks = NULL
+    cdef PyObject *bids = NULL
     cdef object state, book
     if size < 18 or not data.startswith(_PREFIX):
         return False
@@ -174,10 +178,10 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
             return False
     elif last <= nonce or first != nonce + 1:
         return False
-    if not _plain_sides(book):
+    if not _plain_sides(book, &asks, &bids):
         return False
-    _store_side(book, 'bids', d, &sp, K_BIDS)
-    _store_side(book, 'asks', d, &sp, K_ASKS)
+    _store_side(<OrderBookSide>bids, d, &sp, K_BIDS)
+    _store_side(<OrderBookSide>asks, d, &sp, K_ASKS)
     PyDict_SetItem(book, 'nonce', PyLong_FromLongLong(last))
     _stamp(book, time_ms, state.iso)
     _resolve(client, book, state.hash)
@@ -241,6 +245,8 @@ def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks 
     cdef Spans top, up
     cdef int64_t ts, checksum = 0, prev, seq, nonce
     cdef PyObject *found
+    cdef PyObject *asks = NULL
+    cdef PyObject *bids = NULL
     cdef int got
     if not _update_push(d, PyBytes_GET_SIZE(data), &_okx_update_keys, &top, &up):
         return False
@@ -268,12 +274,12 @@ def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks 
     found = PyDict_GetItem(book, 'nonce')
     if found is NULL or not _as_int64(<object>found, &nonce):
         return False
-    if prev == -1 or prev != nonce or not _plain_sides(book):
+    if prev == -1 or prev != nonce or not _plain_sides(book, &asks, &bids):
         return False
-    _store_side(book, 'asks', d, &up, U_ASKS)
-    _store_side(book, 'bids', d, &up, U_BIDS)
+    _store_side(<OrderBookSide>asks, d, &up, U_ASKS)
+    _store_side(<OrderBookSide>bids, d, &up, U_BIDS)
     if verify and checksum != 0:
-        got = _okx_checksum(book, 25)
+        got = _okx_checksum(book, <OrderBookSide>asks, <OrderBookSide>bids, 25)
         if got != checksum:
             return (got, checksum)
     PyDict_SetItem(book, 'nonce', PyLong_FromLongLong(seq))
@@ -308,6 +314,8 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
     cdef Spans top, inner
     cdef int64_t ts, u, seq = 0, last
     cdef PyObject *found
+    cdef PyObject *asks = NULL
+    cdef PyObject *bids = NULL
     if size < 10 or d[0] != b'{':
         return False
     try:
@@ -342,11 +350,11 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
     if not _as_int64(state.u, &last) or u != last + 1:
         return False
     found = PyDict_GetItem(orderbooks, state.symbol)
-    if found is NULL or not PyDict_Check(<object>found) or not _plain_sides(<object>found):
+    if found is NULL or not PyDict_Check(<object>found) or not _plain_sides(<object>found, &asks, &bids):
         return False
     book = <object>found
-    _store_side(book, 'asks', d, &inner, YD_ASKS)
-    _store_side(book, 'bids', d, &inner, YD_BIDS)
+    _store_side(<OrderBookSide>asks, d, &inner, YD_ASKS)
+    _store_side(<OrderBookSide>bids, d, &inner, YD_BIDS)
     state.u = PyLong_FromLongLong(u)
     state.seq = PyLong_FromLongLong(seq) if inner.kind[YD_SEQ] != SPAN_ABSENT else None
     _stamp(book, ts, state.iso)
@@ -377,6 +385,8 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
     cdef int64_t ts, checksum = 0, seq = 0, last
     cdef bint has_seq, has_checksum
     cdef PyObject *found
+    cdef PyObject *asks = NULL
+    cdef PyObject *bids = NULL
     cdef int got
     if not _update_push(d, PyBytes_GET_SIZE(data), &_bitget_update_keys, &top, &up):
         return False
@@ -403,15 +413,15 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
     if has_seq and st.seq is not None and not (_as_int64(st.seq, &last) and seq > last):
         return False
     found = PyDict_GetItem(orderbooks, st.symbol)
-    if found is NULL or not isinstance(<object>found, OrderBook) or not _plain_sides(<object>found):
+    if found is NULL or not isinstance(<object>found, OrderBook) or not _plain_sides(<object>found, &asks, &bids):
         return False
     book = <object>found
     if has_seq:
         st.seq = PyLong_FromLongLong(seq)
-    _store_side(book, 'asks', d, &up, GU_ASKS)
-    _store_side(book, 'bids', d, &up, GU_BIDS)
+    _store_side(<OrderBookSide>asks, d, &up, GU_ASKS)
+    _store_side(<OrderBookSide>bids, d, &up, GU_BIDS)
     if has_checksum and st.verify:
-        got = _okx_checksum(book, 25)
+        got = _okx_checksum(book, <OrderBookSide>asks, <OrderBookSide>bids, 25)
         if got != checksum:
             return (got, checksum)
         st.checksums += 1

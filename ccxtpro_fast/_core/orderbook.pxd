@@ -34,6 +34,7 @@ cdef extern from "ccxf.h":
                            int8_t *scale)
     Py_ssize_t ccxf_render_decimal(char *out, int64_t mant, int scale) nogil
     Py_ssize_t ccxf_render_wire(char *out, double v, const char *text, uint8_t len)
+    Py_ssize_t ccxf_okx_text(char *buf, ccxf_side *bids, ccxf_side *asks, Py_ssize_t depth)
     Py_ssize_t ccxf_render_js(char *out, double v)
     Py_ssize_t ccxf_render_kraken(char *out, double v, const char *text, uint8_t len,
                                   int precision)
@@ -134,3 +135,9 @@ cdef class CountedOrderBook(OrderBook):
 
 cdef class IndexedOrderBook(OrderBook):
     pass
+
+
+# OKX's CRC (unsigned) of a book's two price-level sides, top `depth`: for the adapters'
+# update paths, which hold the sides already
+cdef uint32_t okx_crc_of_sides(OrderBookSide bids, OrderBookSide asks,
+                               Py_ssize_t depth) except? 0xFFFFFFFF

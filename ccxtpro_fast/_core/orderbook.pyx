@@ -1120,40 +1120,28 @@ cdef class OrderBook(dict):
         asks = <OrderBookSide>asks_obj
         nb = min(bids.s.n, depth)
         na = min(asks.s.n, depth)
-        if fmt == FMT_OKX or fmt == FMT_BITFINEX:
+        if fmt == FMT_OKX:
+            return ccxf_okx_text(buf, &bids.s, &asks.s, depth)
+        if fmt == FMT_BITFINEX:
             for i in range(max(nb, na)):
                 if i < nb:
                     lv = ccxf_at(&bids.s, bids.s.n - 1 - i)
                     if o:
                         buf[o] = b':'
                         o += 1
-                    if fmt == FMT_OKX:
-                        o += ccxf_render_wire(buf + o, lv.price, lv.price_text, lv.price_len)
-                        buf[o] = b':'
-                        o += 1
-                        o += ccxf_render_wire(buf + o, lv.amount if lv.amount_len else ccxf_amount(lv),
-                                              lv.amount_text, lv.amount_len)
-                    else:
-                        o += ccxf_render_js(buf + o, lv.price)
-                        buf[o] = b':'
-                        o += 1
-                        o += ccxf_render_js(buf + o, ccxf_amount(lv))
+                    o += ccxf_render_js(buf + o, lv.price)
+                    buf[o] = b':'
+                    o += 1
+                    o += ccxf_render_js(buf + o, ccxf_amount(lv))
                 if i < na:
                     lv = ccxf_at(&asks.s, asks.s.n - 1 - i)
                     if o:
                         buf[o] = b':'
                         o += 1
-                    if fmt == FMT_OKX:
-                        o += ccxf_render_wire(buf + o, lv.price, lv.price_text, lv.price_len)
-                        buf[o] = b':'
-                        o += 1
-                        o += ccxf_render_wire(buf + o, lv.amount if lv.amount_len else ccxf_amount(lv),
-                                              lv.amount_text, lv.amount_len)
-                    else:
-                        o += ccxf_render_js(buf + o, lv.price)
-                        buf[o] = b':'
-                        o += 1
-                        o += ccxf_render_js(buf + o, -ccxf_amount(lv))
+                    o += ccxf_render_js(buf + o, lv.price)
+                    buf[o] = b':'
+                    o += 1
+                    o += ccxf_render_js(buf + o, -ccxf_amount(lv))
             return o
         if fmt == FMT_KRAKEN or fmt == FMT_KRAKEN_V2:
             if fmt == FMT_KRAKEN:
@@ -1177,6 +1165,27 @@ cdef class OrderBook(dict):
                                     amount_precision)
             return o
         raise ValueError(f'unknown checksum format {fmt}')
+
+
+cdef uint32_t okx_crc_of_sides(OrderBookSide bids, OrderBookSide asks,
+                               Py_ssize_t depth) except? 0xFFFFFFFF:
+    # the text OrderBook.checksum(CHECKSUM_OKX, depth) hashes, without looking the sides
+    # up in the book again (four dict lookups per update)
+    cdef char stack_buf[16384]
+    cdef char *buf = stack_buf
+    cdef Py_ssize_t n = max(bids.s.n, asks.s.n)
+    cdef uint32_t crc
+    if depth > n:
+        depth = n
+    if 2 * depth * CCXF_LEVEL_TEXT_MAX > <Py_ssize_t>sizeof(stack_buf):
+        buf = <char *>PyMem_Malloc(<size_t>(2 * depth * CCXF_LEVEL_TEXT_MAX))
+        if buf == NULL:
+            raise MemoryError()
+    n = ccxf_okx_text(buf, &bids.s, &asks.s, depth)
+    crc = ccxf_crc32(0, <const unsigned char *>buf, <size_t>n)
+    if buf != stack_buf:
+        PyMem_Free(buf)
+    return crc
 
 
 cdef class CountedOrderBook(OrderBook):

@@ -684,6 +684,38 @@ static inline Py_ssize_t ccxf_render_wire(char *out, double v, const char *text,
     return ccxf_render_repr(out, v);
 }
 
+/* One level of OKX's checksum text, "price:amount:", from the wire text. */
+static inline char *ccxf_okx_level(char *o, ccxf_level *lv)
+{
+    o += ccxf_render_wire(o, lv->price, lv->price_text, lv->price_len);
+    *o++ = ':';
+    o += ccxf_render_wire(o, lv->amount_len ? lv->amount : ccxf_amount(lv), lv->amount_text,
+                          lv->amount_len);
+    *o++ = ':';
+    return o;
+}
+
+/* OKX's (and Bitget's) checksum text of the top `depth` levels: bid, ask, bid, ask... while
+ * both sides last, then the rest of the longer one, joined by ':'. One loop per phase and
+ * no format test per level: this runs on every update of a checksummed book. Returns the
+ * length; buf needs 2 * depth * CCXF_LEVEL_TEXT_MAX bytes. */
+static Py_ssize_t ccxf_okx_text(char *buf, ccxf_side *bids, ccxf_side *asks, Py_ssize_t depth)
+{
+    Py_ssize_t nb = bids->n < depth ? bids->n : depth;
+    Py_ssize_t na = asks->n < depth ? asks->n : depth;
+    Py_ssize_t both = nb < na ? nb : na, i;
+    ccxf_level *bid = bids->buf + bids->lo + bids->n - 1;    /* the best level is the last */
+    ccxf_level *ask = asks->buf + asks->lo + asks->n - 1;
+    char *o = buf;
+    for (i = 0; i < both; i++) {
+        o = ccxf_okx_level(o, bid - i);
+        o = ccxf_okx_level(o, ask - i);
+    }
+    for (; i < nb; i++) o = ccxf_okx_level(o, bid - i);
+    for (; i < na; i++) o = ccxf_okx_level(o, ask - i);
+    return o == buf ? 0 : o - buf - 1;      /* without the last ':' */
+}
+
 /* Kraken's form of a number: its text at `precision` decimals (as on the wire when
  * precision < 0) with "." removed and leading zeros stripped. Returns -1 when a number
  * without wire text cannot be written exactly at `precision` (the caller raises). */
