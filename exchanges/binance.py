@@ -41,15 +41,14 @@ from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.errors import BaseError, InvalidNonce
 from ccxt.base.precise import Precise
 
-from ccxtpro_fast._core.diffs import apply_binance_diff
+from ccxtpro_fast._core.diffs import BinanceDepthHook
 from ccxtpro_fast._core.jsonscan import FieldScanner
-from ccxtpro_fast.base.exchange import ExchangeMixin
+from ccxtpro_fast.base.exchange import ExchangeMixin, raw_hook
 
 __all__ = ['binance', 'BinanceNative']
 
 logger = logging.getLogger('ccxtpro_fast.binance')
 
-_DEPTH_PREFIX = b'{"e":"depthUpdate"'
 _DEPTH_KEYS = (b's', b'U', b'u', b'pu', b'E', b'b', b'a')
 _scan_depth = FieldScanner(_DEPTH_KEYS).scan
 _MAX_BUFFER = 10000     # diffs kept while a snapshot is fetched (a few minutes of 100ms events)
@@ -348,6 +347,14 @@ class _DepthSync:
         return 'best bid/ask %s at u %s differ from the bookTicker %s' % (seen, u, top)
 
 
+def _depth_hook(exchange):
+    """The transport's raw-frame hook (compiled, ``BinanceDepthHook``): a depthUpdate frame
+    that is the next event of a synchronised book is applied in the core
+    (``apply_binance_diff``); any other depthUpdate frame goes to ``_bn_raw_depth``; other
+    frames go on to orjson and ``handle_message``."""
+    return BinanceDepthHook(exchange._bn_routes, exchange._bn_raw_depth)
+
+
 class BinanceNative:
     """The hot handlers shared by ``binance``, ``binanceusdm`` and ``binancecoinm``; put
     it before ``ExchangeMixin`` and ccxt.pro's class in the bases."""
@@ -370,13 +377,12 @@ class BinanceNative:
 
     # ------------------------------------------------------------------ dispatch
 
-    def handle_raw_message(self, client, data):
-        """The transport's raw-frame hook: True when the frame was handled here."""
-        if not data.startswith(_DEPTH_PREFIX):
-            return False
+    handle_raw_message = raw_hook(_depth_hook)
+
+    def _bn_raw_depth(self, client, data):
+        """A depthUpdate frame the compiled path did not apply (not the next event of a
+        synchronised book): the sync rules of its symbol's _DepthSync."""
         routes = self._bn_routes.get(client)
-        if routes is not None and apply_binance_diff(data, routes.depth, client):
-            return True     # the next event of a synchronised book, applied in the core
         s, U, u, pu, E, b, a = _scan_depth(data)
         state = routes.depth.get(s) if routes is not None else None
         if state is None:

@@ -28,8 +28,8 @@ from ccxt.base.errors import ChecksumError, InvalidNonce, NetworkError
 from ccxt.base.precise import Precise
 
 from ccxtpro_fast._core import CHECKSUM_OKX, OrderBook
-from ccxtpro_fast._core.diffs import apply_bitget_update
-from ccxtpro_fast.base.exchange import ExchangeMixin
+from ccxtpro_fast._core.diffs import BitgetUpdateHook
+from ccxtpro_fast.base.exchange import ExchangeMixin, raw_hook
 
 __all__ = ['bitget']
 
@@ -65,12 +65,23 @@ class _BookSync:
         self.reasons = []           # why each resync started: 'checksum' | 'seq' | 'no snapshot'
 
 
+def _update_hook(exchange):
+    """The transport's raw-frame hook (compiled, ``BitgetUpdateHook``): a ``books`` update
+    of a synchronised channel is applied, checksummed and resolved in one core call
+    (``_core.diffs.apply_bitget_update``, routed by the raw ``arg`` bytes that
+    ``_bg_handle_books`` registered); everything else goes on to orjson and
+    ``handle_message``."""
+    return BitgetUpdateHook(exchange, exchange._bg_raw_routes, exchange._bg_raw_mismatch)
+
+
 class bitget(ExchangeMixin, ccxt.pro.bitget):
 
     def __init__(self, config={}):
+        # before ccxt's __init__, which reads every attribute (handle_raw_message's hook
+        # holds it)
+        self._bg_raw_routes = {}    # a push's raw "arg" bytes -> _BookSync (compiled path)
         super().__init__(config)
         self.book_syncs = {}        # (instType, instId) -> _BookSync
-        self._bg_raw_routes = {}    # a push's raw "arg" bytes -> _BookSync (compiled path)
         self._bg_markets = {}       # (instType, instId) -> market
         self._bg_dispatch = self._bg_dispatch_table()
 
@@ -95,18 +106,12 @@ class bitget(ExchangeMixin, ccxt.pro.bitget):
 
     # ------------------------------------------------------------------ dispatch
 
-    def handle_raw_message(self, client, data):
-        """The transport's raw-frame hook: a ``books`` update of a synchronised channel is
-        applied, checksummed and resolved in one core call
-        (``_core.diffs.apply_bitget_update``, routed by the raw ``arg`` bytes that
-        ``_bg_handle_books`` registered); everything else goes on to orjson and
-        ``handle_message``."""
-        result = apply_bitget_update(data, self._bg_raw_routes, self.orderbooks, self.iso8601, client)
-        if result is True or result is False:
-            return result
-        # applied, and the checksum does not match: resynchronise, as _bg_handle_books does
+    handle_raw_message = raw_hook(_update_hook)
+
+    def _bg_raw_mismatch(self, client, data):
+        """An update the raw hook applied whose checksum does not match: resynchronise,
+        as _bg_handle_books does."""
         self._bg_resync(client, self._bg_raw_routes[orjson.dumps(orjson.loads(data)['arg'])], 'checksum')
-        return True
 
     def handle_message(self, client, message):
         if type(message) is dict:

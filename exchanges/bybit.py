@@ -28,8 +28,8 @@ from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.errors import InvalidNonce
 from ccxt.base.precise import Precise
 
-from ccxtpro_fast._core.diffs import apply_bybit_delta
-from ccxtpro_fast.base.exchange import ExchangeMixin
+from ccxtpro_fast._core.diffs import BybitDeltaHook
+from ccxtpro_fast.base.exchange import ExchangeMixin, raw_hook
 
 __all__ = ['bybit']
 
@@ -216,6 +216,14 @@ class _Book:
             self.timer = None
 
 
+def _delta_hook(exchange):
+    """The transport's raw-frame hook (compiled, ``BybitDeltaHook``): a delta that
+    continues its topic's ``u`` on a synchronised book is applied and resolved in one core
+    call (``_core.diffs.apply_bybit_delta``); every other frame goes on to orjson and
+    ``handle_message``."""
+    return BybitDeltaHook(exchange, exchange._bybit_books)
+
+
 class bybit(ExchangeMixin, ccxt.pro.bybit):
 
     def __init__(self, config={}):
@@ -230,13 +238,7 @@ class bybit(ExchangeMixin, ccxt.pro.bybit):
 
     # ------------------------------------------------------------------ dispatch
 
-    def handle_raw_message(self, client, data):
-        """The transport's raw-frame hook: a delta that continues its topic's ``u`` on a
-        synchronised book is applied and resolved in one core call
-        (``_core.diffs.apply_bybit_delta``); every other frame goes on to orjson and
-        ``handle_message``."""
-        states = self._bybit_books.get(client)
-        return states is not None and apply_bybit_delta(data, states, self.orderbooks, client)
+    handle_raw_message = raw_hook(_delta_hook)
 
     def handle_message(self, client, message):
         try:

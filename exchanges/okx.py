@@ -34,8 +34,8 @@ from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
 from ccxt.base.errors import ChecksumError, InvalidNonce
 
 from ccxtpro_fast._core import CHECKSUM_OKX
-from ccxtpro_fast._core.diffs import apply_okx_update
-from ccxtpro_fast.base.exchange import ExchangeMixin
+from ccxtpro_fast._core.diffs import OkxUpdateHook, okx_verify_checksums
+from ccxtpro_fast.base.exchange import ExchangeMixin, raw_hook
 
 __all__ = ['okx', 'OkxNative']
 
@@ -70,6 +70,16 @@ def _apply_levels(book, update, verify):
     return None
 
 
+def _update_hook(exchange):
+    """The transport's raw-frame hook (compiled, ``OkxUpdateHook``). A ``books`` update
+    that continues its book's ``seqId`` chain is applied, checksummed and resolved in one
+    core call (``apply_okx_update``, routed by the raw ``arg`` bytes ``_okx_on_books``
+    registered); everything else (snapshots, gaps, other channels, any frame while a
+    resync runs) goes on to orjson and ``handle_message``."""
+    return OkxUpdateHook(exchange, exchange._okx_resyncs, exchange._okx_raw_routes,
+                         exchange._okx_raw_mismatch)
+
+
 class OkxNative:
     """The replaced handlers, shared by ``okx`` and its siblings on the same protocol
     (``myokx``, ``okxus``). Put it after ``ExchangeMixin`` and before ccxt.pro's class."""
@@ -86,12 +96,14 @@ class OkxNative:
         })
 
     def __init__(self, config={}):
+        # before ccxt's __init__, which reads every attribute (handle_raw_message's hook
+        # holds these two)
+        self._okx_resyncs = {}          # (client, channel, instId) -> resync state
+        self._okx_raw_routes = {}       # a push's raw "arg" bytes -> (symbol, message hash)
         super().__init__(config)
         self._okx_inst = {}             # instId -> (market, symbol), known markets only
         self._okx_inst_src = None       # the markets dict the cache was built from
         self._okx_volume_index = {}     # symbol -> index of the volume in a candle row
-        self._okx_resyncs = {}          # (client, channel, instId) -> resync state
-        self._okx_raw_routes = {}       # a push's raw "arg" bytes -> (symbol, message hash)
         handlers = {channel: self._okx_on_books for channel in _INCREMENTAL}
         handlers['books5'] = self._okx_on_top
         handlers['bbo-tbt'] = self._okx_on_top
@@ -106,26 +118,17 @@ class OkxNative:
 
     # ------------------------------------------------------------------ dispatch
 
-    def handle_raw_message(self, client, data):
-        """The transport's raw-frame hook. A ``books`` update that continues its book's
-        ``seqId`` chain is applied, checksummed and resolved in one core call
-        (``apply_okx_update``, routed by the raw ``arg`` bytes ``_okx_on_books``
-        registered); everything else (snapshots, gaps, other channels, any frame while a
-        resync runs) goes on to orjson and ``handle_message``."""
-        if self._okx_resyncs:
-            return False
-        result = apply_okx_update(data, self._okx_raw_routes, self.orderbooks, self.iso8601,
-                                  client, self._okx_verify_checksums())
-        if result is True or result is False:
-            return result
-        # applied, and the checksum does not match: resynchronise, as _okx_on_books does
+    handle_raw_message = raw_hook(_update_hook)
+
+    def _okx_raw_mismatch(self, client, data, result):
+        """An update the raw hook applied whose checksum does not match: resynchronise,
+        as _okx_on_books does."""
         arg = orjson.loads(data)['arg']
         channel = arg['channel']
         inst_id = arg.get('instId')
         symbol = self._okx_market(inst_id)[1]
         self._okx_resync(client, channel, inst_id, symbol, channel + ':' + symbol, ChecksumError(
             '%s watchOrderBook %s %s: checksum %s, expected %s' % ((self.id, channel, inst_id) + result)))
-        return True
 
     def handle_message(self, client, message):
         """Data pushes (``{"arg": {...}, "data": [...]}``, no ``event``/``code``) of the
@@ -279,8 +282,7 @@ class OkxNative:
             self.handle_bid_ask(client, message)
 
     def _okx_verify_checksums(self):
-        options = self.options.get('watchOrderBook')
-        return options.get('checksum', True) if isinstance(options, dict) else True
+        return okx_verify_checksums(self.options)
 
     # ------------------------------------------------------------------ resync
 
@@ -449,6 +451,7 @@ class OkxNative:
             stored.append(parsed)
             client.resolve(stored, hash_by_id)
             client.resolve([symbol, timeframe, stored], hash_multi)
+
 
 
 class okx(ExchangeMixin, OkxNative, ccxt.pro.okx):

@@ -128,19 +128,14 @@ def run(kind, frames, fast, first=False, cross=False, monkeypatch=None):
 
     monkeypatch.setattr(binance_adapter._DepthSync, "resync", resync)
     handled = []
-    calls = []
-    original = apply_binance_diff
-
-    def counting(data, states, client_):
-        result = original(data, states, client_) if fast else False
-        calls[-1] = result
-        return result
-
-    monkeypatch.setattr("ccxtpro_fast.exchanges.binance.apply_binance_diff", counting)
+    hook = ex.handle_raw_message
+    calls = []      # per frame: did the core apply it
     trace = []
     for data in frames:
-        calls.append(False)     # replaced when the adapter offers the frame to the core
-        handled.append(ex.handle_raw_message(client, data))
+        applied = hook.applied
+        # the Python path alone: every depth frame through the adapter's sync rules
+        handled.append(hook(client, data) if fast else ex._bn_raw_depth(client, data))
+        calls.append(hook.applied > applied)
         book = ex.orderbooks[SYMBOLS[kind][0]]
         trace.append((book["nonce"], book["timestamp"], book["datetime"],
                       book["bids"].tolist(), book["asks"].tolist(), len(resyncs)))

@@ -98,20 +98,15 @@ def run(frames, fast, monkeypatch):
         self.synced = False
 
     monkeypatch.setattr(bybit_adapter._Book, "resync", resync)
-    calls = []
-    original = apply_bybit_delta
-
-    def counting(*args):
-        result = original(*args) if fast else False
-        calls[-1] = result
-        return result
-
-    monkeypatch.setattr(bybit_adapter, "apply_bybit_delta", counting)
+    hook = ex.handle_raw_message
+    calls = []      # per frame: did the core apply it
     trace = []
     for data in frames:
-        calls.append(None)
-        if not ex.handle_raw_message(client, data):
+        applied = hook.applied
+        # the Python path alone: every frame through handle_message
+        if not (fast and hook(client, data)):
             ex.handle_message(client, orjson.loads(data))
+        calls.append(hook.applied > applied)
         book = ex.orderbooks.get("BTC/USDT")
         state = ex.bybit_book_state("BTC/USDT")
         trace.append((None if book is None else (book["timestamp"], book["datetime"], book["nonce"],

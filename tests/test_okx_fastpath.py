@@ -132,20 +132,15 @@ def run(frames, fast, monkeypatch, verify=True):
         self.orderbooks.pop(symbol, None)
 
     monkeypatch.setattr(okx_adapter.OkxNative, "_okx_resync", resync)
-    original = apply_okx_update
-    calls = []
-
-    def counting(*args):
-        result = original(*args) if fast else False
-        calls[-1] = result
-        return result
-
-    monkeypatch.setattr(okx_adapter, "apply_okx_update", counting)
+    hook = ex.handle_raw_message
+    calls = []      # per frame: did the core apply it
     trace = []
     for data in frames:
-        calls.append(None)
-        if not ex.handle_raw_message(client, data):
+        applied = hook.applied
+        # the Python path alone: every frame through handle_message
+        if not (fast and hook(client, data)):
             ex.handle_message(client, orjson.loads(data))
+        calls.append(hook.applied > applied)
         book = ex.orderbooks.get("BTC/USDT")
         trace.append(None if book is None else (book["nonce"], book["timestamp"], book["datetime"],
                                                 book["bids"].tolist(), book["asks"].tolist()))
@@ -176,7 +171,8 @@ def test_a_bad_checksum_is_applied_then_resynchronised(monkeypatch):
     data["data"][0]["checksum"] ^= 1
     frames[-1] = orjson.dumps(data)
     trace, resolved, resyncs, calls = run(frames, True, monkeypatch)
-    assert isinstance(calls[-1], tuple) and calls[-1][1] == data["data"][0]["checksum"]
+    # applied by the core, then found wrong
+    assert calls[-1] is True and resyncs[-1][3].endswith(f'expected {data["data"][0]["checksum"]}')
     assert resyncs and resyncs[-1][2] == "ChecksumError" and trace[-1] is None
 
 

@@ -16,7 +16,7 @@ event after a snapshot, bookTicker checkpoints on, a frame it cannot read) chang
 nothing and returns False, and the adapter's Python path handles the frame in full.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_Check, PyDict_GetItem, PyDict_SetItem
+from cpython.dict cimport PyDict_Check, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
 from libc.string cimport memcmp
@@ -90,8 +90,8 @@ cdef inline bint _plain_sides(object book, PyObject **asks, PyObject **bids) exc
     """The book's sides (borrowed, into asks/bids) when they are the plain compiled ones;
     False for any other (the adapter's path). Looked up once per update: the store and
     the checksum take them from here."""
-    asks[0] = PyDict_GetItem(book, 'asks')
-    bids[0] = PyDict_GetItem(book, 'bids')
+    asks[0] = PyDict_GetItemWithError(book, 'asks')
+    bids[0] = PyDict_GetItemWithError(book, 'bids')
     return (asks[0] is not NULL and bids[0] is not NULL and type(<object>asks[0]) is Asks
             and type(<object>bids[0]) is Bids)
 
@@ -127,6 +127,10 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
     adapter must handle it (nothing was changed). ``states`` maps the connection's market
     ids to the adapter's per-symbol sync state (``_DepthSync``: ``synced``, ``first``,
     ``cross``, ``exchange``, ``symbol``, ``hash``, ``iso``)."""
+    return _binance_diff(data, states, client)
+
+
+cdef object _binance_diff(bytes data, dict states, client):
     cdef const char *d = PyBytes_AS_STRING(data)
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
     cdef Spans sp
@@ -154,7 +158,7 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
     if futures and not (sp.kind[K_PREV] == SPAN_SCALAR
                         and _int64(d, sp.start[K_PREV], sp.stop[K_PREV], &prev)):
         return False
-    found = PyDict_GetItem(states, PyUnicode_DecodeUTF8(d + sp.start[K_S],
+    found = PyDict_GetItemWithError(states, PyUnicode_DecodeUTF8(d + sp.start[K_S],
                                                         sp.stop[K_S] - sp.start[K_S], NULL))
     if found is NULL:
         return False
@@ -163,13 +167,13 @@ def apply_binance_diff(bytes data not None, dict states not None, client):
     # without checkpoints to keep
     if not state.synced or state.first or state.cross:
         return False
-    found = PyDict_GetItem(state.exchange.orderbooks, state.symbol)
+    found = PyDict_GetItemWithError(state.exchange.orderbooks, state.symbol)
     if found is NULL:
         return False
     book = <object>found
     if not PyDict_Check(book):
         return False
-    found = PyDict_GetItem(book, 'nonce')
+    found = PyDict_GetItemWithError(book, 'nonce')
     if found is NULL or not _as_int64(<object>found, &nonce):
         return False
     # spot: U == nonce + 1 (u > nonce); futures: pu == nonce (u >= nonce)
@@ -241,6 +245,10 @@ def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks 
     done, False when nothing was changed (the adapter handles the frame), or
     (got, expected) when the update was applied and its checksum does not match (the
     adapter resynchronises)."""
+    return _okx_update(data, routes, orderbooks, iso, client, verify)
+
+
+cdef object _okx_update(bytes data, dict routes, dict orderbooks, iso, client, bint verify):
     cdef const char *d = PyBytes_AS_STRING(data)
     cdef Spans top, up
     cdef int64_t ts, checksum = 0, prev, seq, nonce
@@ -263,15 +271,15 @@ def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks 
             up.kind[U_CHECKSUM] == SPAN_SCALAR
             and _signed_int64(d, up.start[U_CHECKSUM], up.stop[U_CHECKSUM], &checksum)):
         return False
-    found = PyDict_GetItem(routes, data[top.start[P_ARG]:top.stop[P_ARG]])
+    found = PyDict_GetItemWithError(routes, data[top.start[P_ARG]:top.stop[P_ARG]])
     if found is NULL:
         return False
     symbol, message_hash = <tuple>found
-    found = PyDict_GetItem(orderbooks, symbol)
+    found = PyDict_GetItemWithError(orderbooks, symbol)
     if found is NULL or not isinstance(<object>found, OrderBook):
         return False
     book = <object>found
-    found = PyDict_GetItem(book, 'nonce')
+    found = PyDict_GetItemWithError(book, 'nonce')
     if found is NULL or not _as_int64(<object>found, &nonce):
         return False
     if prev == -1 or prev != nonce or not _plain_sides(book, &asks, &bids):
@@ -309,6 +317,10 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
     the waiters resolved. ``states`` maps a topic to the adapter's sync state (``_Book``:
     ``synced``, ``bidask``, ``u``, ``seq``, ``symbol``, ``hash``, ``iso``). True when done,
     False when nothing was changed (the adapter handles the frame)."""
+    return _bybit_delta(data, states, orderbooks, client)
+
+
+cdef object _bybit_delta(bytes data, dict states, dict orderbooks, client):
     cdef const char *d = PyBytes_AS_STRING(data)
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
     cdef Spans top, inner
@@ -339,7 +351,7 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
             inner.kind[YD_SEQ] == SPAN_SCALAR
             and _int64(d, inner.start[YD_SEQ], inner.stop[YD_SEQ], &seq)):
         return False
-    found = PyDict_GetItem(states, PyUnicode_DecodeUTF8(d + top.start[Y_TOPIC],
+    found = PyDict_GetItemWithError(states, PyUnicode_DecodeUTF8(d + top.start[Y_TOPIC],
                                                         top.stop[Y_TOPIC] - top.start[Y_TOPIC], NULL))
     if found is NULL:
         return False
@@ -349,7 +361,7 @@ def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks
         return False
     if not _as_int64(state.u, &last) or u != last + 1:
         return False
-    found = PyDict_GetItem(orderbooks, state.symbol)
+    found = PyDict_GetItemWithError(orderbooks, state.symbol)
     if found is NULL or not PyDict_Check(<object>found) or not _plain_sides(<object>found, &asks, &bids):
         return False
     book = <object>found
@@ -380,6 +392,10 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
     False when nothing was changed (the adapter handles the frame), or (got, expected)
     when the update was applied and its checksum does not match (the adapter
     resynchronises)."""
+    return _bitget_update(data, states, orderbooks, iso, client)
+
+
+cdef object _bitget_update(bytes data, dict states, dict orderbooks, iso, client):
     cdef const char *d = PyBytes_AS_STRING(data)
     cdef Spans top, up
     cdef int64_t ts, checksum = 0, seq = 0, last
@@ -404,7 +420,7 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
     if has_checksum and not (up.kind[GU_CHECKSUM] == SPAN_SCALAR and _signed_int64(
             d, up.start[GU_CHECKSUM], up.stop[GU_CHECKSUM], &checksum)):
         return False
-    found = PyDict_GetItem(states, data[top.start[P_ARG]:top.stop[P_ARG]])
+    found = PyDict_GetItemWithError(states, data[top.start[P_ARG]:top.stop[P_ARG]])
     if found is NULL:
         return False
     st = <object>found
@@ -412,7 +428,7 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
         return False
     if has_seq and st.seq is not None and not (_as_int64(st.seq, &last) and seq > last):
         return False
-    found = PyDict_GetItem(orderbooks, st.symbol)
+    found = PyDict_GetItemWithError(orderbooks, st.symbol)
     if found is NULL or not isinstance(<object>found, OrderBook) or not _plain_sides(<object>found, &asks, &bids):
         return False
     book = <object>found
@@ -429,3 +445,146 @@ def apply_bitget_update(bytes data not None, dict states not None, dict orderboo
     _stamp(book, ts, iso)
     _resolve(client, book, st.hash)
     return True
+
+
+# ---------------------------------------------------------------- raw-frame hooks
+#
+# A native adapter's handle_raw_message, compiled: the client's raw-frame callback is one
+# of these objects (``ccxtpro_fast.base.exchange.raw_hook`` makes it per exchange), which
+# the compiled listener calls in C, without the Python frame and attribute loads a bound
+# method costs per frame. Python code calls it like the method. Each holds the adapter's
+# own routing dicts (made once in its __init__, only ever mutated) and reads the
+# exchange's public attributes (orderbooks, iso8601, options) on every frame, since user
+# code may replace those.
+
+
+cdef class RawHook:
+    """``hook(client, data) -> bool``: True when the frame was handled. ``applied``
+    counts the frames the core applied (with a checksum mismatch too)."""
+
+    cdef int handle(self, object client, bytes data) except -1:
+        raise NotImplementedError
+
+    def __call__(self, client, bytes data not None):
+        return self.handle(client, data) == 1
+
+
+cdef inline object _attribute(dict attributes, object exchange, str name):
+    """exchange.<name> for a plain instance attribute (ccxt sets orderbooks, options and
+    iso8601 in __init__), read from the instance dict: a generic getattr would first
+    search the exchange's long MRO for a descriptor, on every frame."""
+    cdef PyObject *found = PyDict_GetItemWithError(attributes, name)
+    return <object>found if found is not NULL else getattr(exchange, name)
+
+
+cpdef bint okx_verify_checksums(options) except -1:
+    """OKX's ``options['watchOrderBook']['checksum']`` (default: verify)."""
+    book_options = options.get('watchOrderBook') if type(options) is not dict else (
+        (<dict>options).get('watchOrderBook'))
+    if isinstance(book_options, dict):
+        return bool((<dict>book_options).get('checksum', True))
+    return True
+
+
+cdef class OkxUpdateHook(RawHook):
+    """okx.handle_raw_message: apply_okx_update unless a resync runs; a checksum
+    mismatch goes to ``on_mismatch(client, data, (got, expected))``."""
+    cdef object exchange
+    cdef dict attributes, resyncs, routes
+    cdef object on_mismatch
+
+    def __init__(self, exchange, dict resyncs not None, dict routes not None, on_mismatch):
+        self.exchange = exchange
+        self.attributes = exchange.__dict__
+        self.resyncs = resyncs
+        self.routes = routes
+        self.on_mismatch = on_mismatch
+
+    cdef int handle(self, object client, bytes data) except -1:
+        if self.resyncs:
+            return 0
+        exchange = self.exchange
+        orderbooks = _attribute(self.attributes, exchange, 'orderbooks')
+        if not isinstance(orderbooks, dict):
+            return 0
+        result = _okx_update(data, self.routes, orderbooks, _attribute(self.attributes, exchange, 'iso8601'),
+                             client, okx_verify_checksums(_attribute(self.attributes, exchange, 'options')))
+        if result is False:
+            return 0
+        self.applied += 1
+        if result is not True:
+            self.on_mismatch(client, data, result)
+        return 1
+
+
+cdef class BitgetUpdateHook(RawHook):
+    """bitget.handle_raw_message: apply_bitget_update; a checksum mismatch goes to
+    ``on_mismatch(client, data)``."""
+    cdef object exchange
+    cdef dict attributes, routes
+    cdef object on_mismatch
+
+    def __init__(self, exchange, dict routes not None, on_mismatch):
+        self.exchange = exchange
+        self.attributes = exchange.__dict__
+        self.routes = routes
+        self.on_mismatch = on_mismatch
+
+    cdef int handle(self, object client, bytes data) except -1:
+        exchange = self.exchange
+        orderbooks = _attribute(self.attributes, exchange, 'orderbooks')
+        if not isinstance(orderbooks, dict):
+            return 0
+        result = _bitget_update(data, self.routes, orderbooks, _attribute(self.attributes, exchange, 'iso8601'),
+                                client)
+        if result is False:
+            return 0
+        self.applied += 1
+        if result is not True:
+            self.on_mismatch(client, data)
+        return 1
+
+
+cdef class BybitDeltaHook(RawHook):
+    """bybit.handle_raw_message: apply_bybit_delta with the client's topic states."""
+    cdef object exchange
+    cdef dict attributes, books
+
+    def __init__(self, exchange, dict books not None):
+        self.exchange = exchange
+        self.attributes = exchange.__dict__
+        self.books = books
+
+    cdef int handle(self, object client, bytes data) except -1:
+        cdef PyObject *states = PyDict_GetItemWithError(self.books, client)
+        orderbooks = _attribute(self.attributes, self.exchange, 'orderbooks')
+        if states is NULL or not isinstance(<object>states, dict) or not isinstance(orderbooks, dict):
+            return 0
+        if not _bybit_delta(data, <dict>states, orderbooks, client):
+            return 0
+        self.applied += 1
+        return 1
+
+
+cdef class BinanceDepthHook(RawHook):
+    """binance.handle_raw_message: a depthUpdate frame is applied by apply_binance_diff
+    when it is the next of a synchronised book, else handed to ``slow(client, data)``
+    (the adapter's sync rules); any other frame is not handled here."""
+    cdef dict routes
+    cdef object slow
+
+    def __init__(self, dict routes not None, slow):
+        self.routes = routes
+        self.slow = slow
+
+    cdef int handle(self, object client, bytes data) except -1:
+        cdef PyObject *routes
+        if PyBytes_GET_SIZE(data) < 18 or memcmp(PyBytes_AS_STRING(data), <const char *>_PREFIX, 18) != 0:
+            return 0
+        routes = PyDict_GetItemWithError(self.routes, client)
+        if routes is not NULL:
+            depth = (<object>routes).depth
+            if isinstance(depth, dict) and _binance_diff(data, depth, client):
+                self.applied += 1
+                return 1
+        return 1 if self.slow(client, data) else 0

@@ -5,10 +5,12 @@ picows calls its listener's ``on_ws_frame`` for every frame. A Python listener c
 Python call and frame per frame; this subclass of picows' ``WSListener`` is called from
 picows' C code directly. It handles the frame nearly every message is, a whole text
 frame, exactly as ``ccxtpro_fast.base.client._Listener.on_ws_frame`` does (the stamp,
-the raw hook, decoding, dispatch), and hands every other frame and event to that Python
+the raw hook, decoding, dispatch; an adapter's compiled ``RawHook`` without a Python call), and hands every other frame and event to that Python
 listener. It is built against picows' .pxd, so it needs the picows it was built with
 (pyproject.toml pins it); with any other, the client keeps the Python listener."""
 from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
+
+from ccxtpro_fast._core.diffs cimport RawHook
 
 
 cdef class TextFrameListener(WSListener):
@@ -48,7 +50,11 @@ cdef class TextFrameListener(WSListener):
         callback = client.raw_message_callback
         if callback is not None:
             try:
-                if callback(client, data):
+                # a native adapter's compiled hook is called in C, any other callable as such
+                if isinstance(callback, RawHook):
+                    if (<RawHook>callback).handle(client, data):
+                        return
+                elif callback(client, data):
                     return
             except Exception as error:
                 client.raw_handler_failed(data, error)

@@ -68,6 +68,35 @@ def scrub_exception(error, redact):
     return error
 
 
+class raw_hook:
+    """A native adapter's ``handle_raw_message`` made of a compiled hook
+    (``ccxtpro_fast._core.diffs.RawHook``)::
+
+        handle_raw_message = raw_hook(lambda self: OkxUpdateHook(self, ...))
+
+    ``exchange.handle_raw_message`` is that exchange's hook, made on first use: the
+    compiled listener calls it in C, without the Python frame a method costs per frame,
+    and Python code calls it as it would the method. A subclass that defines its own
+    ``handle_raw_message`` overrides it as it would any method. ``make`` runs on the first
+    read of the attribute, which ccxt's ``__init__`` makes (it reads every attribute to
+    alias it in camelCase): what the hook holds must exist before ``super().__init__``."""
+
+    def __init__(self, make):
+        self.make = make
+        self.__doc__ = make.__doc__
+
+    def __set_name__(self, owner, name):
+        self.key = '_raw_hook_' + name
+
+    def __get__(self, exchange, owner=None):
+        if exchange is None:
+            return self
+        hook = exchange.__dict__.get(self.key)
+        if hook is None:
+            hook = exchange.__dict__[self.key] = self.make(exchange)
+        return hook
+
+
 class ExchangeMixin:
     """ccxtpro_fast's layer over a ccxt.pro exchange class (see the module docstring)."""
 
