@@ -10,6 +10,9 @@ listener. It is built against picows' .pxd, so it needs the picows it was built 
 (pyproject.toml pins it); with any other, the client keeps the Python listener."""
 from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
 
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.ref cimport PyObject
+
 from ccxtpro_fast._core.diffs cimport RawHook
 
 
@@ -18,14 +21,22 @@ cdef class TextFrameListener(WSListener):
     connection's Python listener (its ``client`` the ccxt-contract client)."""
     cdef object listener
     cdef object client
+    cdef dict attributes
     cdef object decode_text
     cdef object clock_ms
 
     def __init__(self, listener, decode_text, clock_ms):
         self.listener = listener
         self.client = listener.client
+        self.attributes = self.client.__dict__
         self.decode_text = decode_text
         self.clock_ms = clock_ms
+
+    cdef inline object _client_attribute(self, str name):
+        # the client's plain instance attributes (set in its __init__), read per frame
+        # from its instance dict: a getattr would search its class first
+        cdef PyObject *found = PyDict_GetItemWithError(self.attributes, name)
+        return <object>found if found is not NULL else getattr(self.client, name)
 
     cpdef on_ws_connected(self, WSTransport transport):
         self.listener.on_ws_connected(transport)
@@ -35,19 +46,20 @@ cdef class TextFrameListener(WSListener):
 
     cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
         cdef object client = self.client
-        if frame.msg_type != WSMsgType.TEXT or not frame.fin or client._fragments is not None:
+        if (frame.msg_type != WSMsgType.TEXT or not frame.fin
+                or self._client_attribute('_fragments') is not None):
             self.listener.on_ws_frame(transport, frame)
             return
-        if client._stamp_due:
+        if self._client_attribute('_stamp_due'):
             # the first message of this read: one time stamp serves the whole burst
             client.last_message_at = self.clock_ms()
             client._stamp_due = False
         if frame.last_in_buffer:
             client._stamp_due = True
         data = frame.get_payload_as_bytes()
-        if client.verbose:
+        if self._client_attribute('verbose'):
             client._vlog('message', data)
-        callback = client.raw_message_callback
+        callback = self._client_attribute('raw_message_callback')
         if callback is not None:
             try:
                 # a native adapter's compiled hook is called in C, any other callable as such
