@@ -268,3 +268,39 @@ def test_container_skipping_matches_the_byte_loop(parts):
         assert got == expected
     if expected[0] == 'end':
         assert FieldScanner((b'k',)).scan(data[:expected[1]] + b'}') == (slice(5, expected[1]),)
+
+
+@pytest.mark.parametrize("offset", range(9))
+def test_strings_end_at_every_position_of_a_word(offset):
+    """A closing quote or an escape at any position of a string of any length, after any
+    offset (every alignment a word-at-a-time scan would meet), is found where it is."""
+    pad = b" " * offset
+    for length in range(0, 34):
+        for escape_at in [None] + list(range(length)):
+            chars = [chr(ord("a") + (k % 26)) for k in range(length)]
+            if escape_at is not None:
+                chars[escape_at] = '"' if escape_at % 2 else "\\"
+            text = "".join(chars)
+            data = pad + b'{"k":' + orjson.dumps(text) + b',"n":1}'
+            assert scan_fields(data, (b"k", b"n"), offset) == (text, 1)
+            assert FieldScanner((b"n",)).scan(data, offset) == (1,)
+            # unterminated: the scan must stop at the end, not read past it
+            with pytest.raises(JSONScanError):
+                scan_fields(pad + b'{"k":"' + text.encode().replace(b'"', b"x").replace(b"\\", b"y"),
+                            (b"k",), offset)
+
+
+@pytest.mark.parametrize("offset", range(9))
+def test_level_strings_end_at_every_position_of_a_word(offset):
+    """Level strings of every length, at every offset (every alignment a word-at-a-time
+    scan would meet), give the book orjson + store_levels gives."""
+    for digits in range(1, 20):
+        levels = [[f"{10 ** (digits - 1) + k}.5"[:digits + 2], f"0.{'1' * digits}"] for k in range(3)]
+        levels += [["7" * min(digits, 15), "1"]]
+        data = b" " * offset + orjson.dumps(levels)
+        by_bytes, by_lists = OrderBook(), OrderBook()
+        by_bytes["bids"].store_json(data, offset, len(data))
+        by_lists["bids"].store_levels(orjson.loads(data[offset:]))
+        assert by_bytes["bids"].tolist() == by_lists["bids"].tolist()
+        with pytest.raises(ValueError):
+            OrderBook()["bids"].store_json(data[:-3], offset, len(data) - 3)
