@@ -73,8 +73,10 @@ def table(core, checksum, memory, end_to_end, levels) -> str:
                 f"a generated session (burst of {b['messages']:,} messages after a paced "
                 f"warm-up; {lat['ccxt.pro']['samples']:,} messages at 2,000/s for latency) to "
                 "each client in its own process; latency from send = wake-up of watch_order_book "
-                "minus the simulator's stamp just before it writes that frame (CLOCK_MONOTONIC), "
-                "so it includes the OS waking the client; in-client = wake-up minus the return of "
+                "minus the simulator's stamp just before it writes that frame (CLOCK_MONOTONIC)"
+                + (", no OS wake-up in it (the client is spinning)" if busy else
+                   ", so it includes the OS waking the client")
+                + "; in-client = wake-up minus the return of "
                 "the client's epoll call that reported the frame (minus the send stamp when the "
                 "client was busy, not waiting in epoll, at the send); floor (peer column) = a bare "
                 "asyncio WebSocket reader that wakes a coroutine per frame and keeps no book"
