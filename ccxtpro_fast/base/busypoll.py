@@ -60,7 +60,7 @@ class BusyPoll:
             return
         sel = self._selector
         if sel.__dict__.get("select") is not self._spin:
-            # putting ours back would silently drop the wrapper installed over the spin
+            # restoring the previous select() now would silently drop that wrapper too
             raise RuntimeError("the selector's select() was wrapped again after busy_poll(); "
                                "remove that wrapper before undoing the busy polling")
         if self._previous is None:
