@@ -7,7 +7,8 @@ Every id in ``ccxt.pro.exchanges`` is an attribute, made on first use (module
 ``__getattr__``): the native adapter ``ccxtpro_fast.exchanges.<id>`` when there is one,
 else ccxt.pro's class with our transport and books. ``exchanges`` is the list of ids (and
 also the adapters' package, see exchanges/__init__.py), the ccxt errors and ``Exchange``
-are here as in ``ccxt.pro``.
+are here as in ``ccxt.pro``. ``busy_poll()`` makes the running asyncio loop spin instead of
+sleeping between events (base/busypoll.py).
 """
 import ccxt.pro as _ccxt_pro
 from ccxt.base import errors as _errors
@@ -19,6 +20,7 @@ from ccxtpro_fast._core import (
     OrderBook,
 )
 from ccxtpro_fast.base import registry as _registry
+from ccxtpro_fast.base.busypoll import busy_poll
 from ccxtpro_fast.base.exchange import Exchange, ExchangeMixin
 from ccxtpro_fast import exchanges  # noqa: F401  the package that is also the list of ids
 
@@ -43,4 +45,4 @@ def __dir__():
 
 
 __all__ = ['Exchange', 'ExchangeMixin', 'OrderBook', 'CountedOrderBook', 'IndexedOrderBook', 'build_info',
-           'exchanges', '__version__'] + list(_ERROR_NAMES) + list(_registry.ids)
+           'busy_poll', 'exchanges', '__version__'] + list(_ERROR_NAMES) + list(_registry.ids)

@@ -108,3 +108,83 @@ def test_precise_timers_keep_the_loop_working():
         return installed
 
     assert asyncio.run(run()) in (True, False)
+
+
+def test_select_log_over_the_busy_poll_spin():
+    """Under --busy-poll the log wraps the spin: a call's time before is when the wait
+    began and its return comes right after the poll that saw the data, and uninstalling
+    the log leaves the spin in place."""
+    import asyncio
+    import selectors
+    import socket
+    import threading
+    import time
+
+    import ccxtpro_fast
+
+    loop = asyncio.SelectorEventLoop(selectors.EpollSelector())
+    a, b = socket.socketpair()
+    try:
+        spin = ccxtpro_fast.busy_poll(loop)
+        sel = loop._selector
+        spinning = sel.select
+        log = e2e.SelectLog(loop).install()
+        sel.register(a, selectors.EVENT_READ)
+        written = []
+
+        def write():
+            written.append(time.perf_counter_ns())
+            b.send(b"x")
+
+        threading.Timer(0.03, write).start()
+        assert len(sel.select(None)) == 1
+        log.uninstall()
+        assert sel.select is spinning and spin.active
+        (enter,), (ret,) = log.reporting([a.fileno()])
+        # one logged call covers the whole wait (the spin's polls are inside it): it began
+        # before the write (the frame finds the client idle) and returned after it, soon
+        assert log.calls() == 1
+        assert enter < written[0] <= ret < written[0] + 20_000_000
+        spin.undo()
+    finally:
+        loop.close()
+        a.close()
+        b.close()
+
+
+def test_harness_latency_busy_poll(tmp_path):
+    """A steady run with --busy-poll: each of the three clients reports its loop spun, and
+    the in-client clock still holds (in-client <= from send, frame by frame)."""
+    v = e2e.VENUES["binance"]
+    path = tmp_path / "steady.jsonl"
+    meta = e2e.make_session(v, path, warmup=20, messages=200, rate=1000.0, seed=5)
+    lat = e2e.latency(v, path, meta, 20, 1000.0, 5, busy_poll=True)
+    for impl in e2e.LATENCY_CLIENTS:
+        r = lat[impl]
+        assert r["busy_poll"] is True
+        assert r["samples"] > 0 and 0 <= r["busy"] <= r["samples"]
+        assert all(0 < i <= s for i, s in zip(r["in_client_us"], r["latencies_us"]))
+        assert r["epoll_p50_us"] is not None        # some frames found the client spinning
+    text = "\n".join(e2e.latency_table({"busy_poll": True, "exchanges": {"binance": {"latency": lat}}}))
+    assert "BUSY-POLL" in text
+
+
+def test_report_labels_the_latency_mode():
+    """The report's README rows name the mode of the latency run they come from."""
+    from ccxtpro_fast.bench import report
+
+    client = {"p50_us": 10.0, "p99_us": 20.0, "p999_us": 30.0, "in_client_p50_us": 5.0,
+              "in_client_p99_us": 8.0, "in_client_p999_us": 9.0, "samples": 100}
+    e2e_result = {"throughput": {impl: {"msgs_per_s": 1.0, "cpu_us_per_msg": 1.0, "messages": 10}
+                                 for impl in e2e.IMPLEMENTATIONS},
+                  "latency": {impl: dict(client) for impl in e2e.LATENCY_CLIENTS},
+                  "method": {"machine": "m", "python": "3", "ccxt": "4", "picows": "2", "orjson": "3"}}
+    args = ({"ccxt.pro OrderBook": 500.0, "ccxtpro_fast store_deltas": 25.0},
+            {"ccxtpro_fast": 200.0, "Python (zlib.crc32 over joined text)": 5000.0},
+            {"ccxt.pro OrderBook": 300_000, "ccxtpro_fast": 150_000})
+    default = report.table(*args, dict(e2e_result, busy_poll=False), 1000)
+    busy = report.table(*args, dict(e2e_result, busy_poll=True), 1000)
+    assert "busy-poll" not in default and "includes the OS wake-up" in default
+    rows = [r for r in busy.splitlines() if r.startswith("| latency")]
+    assert len(rows) == 6 and all("busy-polling" in r for r in rows)
+    assert not any("includes the OS wake-up" in r for r in rows)

@@ -4,6 +4,7 @@ process, against a fresh simulator process of its own.
 
     python -m ccxtpro_fast.bench.e2e [--exchange binance|binanceusdm|okx|bybit|bitget|kraken|all]
                                      [--messages 30000] [--rate 2000] [--seconds 5] [--json FILE]
+                                     [--busy-poll]
 
 Two runs per client:
 - throughput: after a paced warm-up (the snapshot is in place), the session's burst is
@@ -30,6 +31,10 @@ Two runs per client:
   The simulator's timers are made precise (`precise_timers`): asyncio's epoll rounds
   every wait up to a millisecond, which sent "2,000 messages/s" as bursts of 2-3 frames
   about 1.1 ms apart.
+  With `--busy-poll` the three clients' loops spin instead of sleeping
+  (`ccxtpro_fast.busy_poll`, the same in each process): no OS wake-up in either measure,
+  the arrival is the spin's poll that saw the frame, and the steady run's CPU per message
+  is the spin's (a whole core). The burst runs as without the flag.
 
 The session is made by the simulator's seeded generator (1,000 levels a side, 1-20 level
 changes per message, mostly near the top, ~25% deletions), rendered by the simulator's
@@ -64,6 +69,8 @@ from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 import orjson
+
+from ccxtpro_fast.base.busypoll import busy_poll as _busy_poll
 
 CACHE = Path(os.environ.get("CCXF_BENCH_CACHE", Path.home() / ".cache" / "ccxtpro_fast" / "bench"))
 IMPLEMENTATIONS = ("ccxt.pro", "ccxtpro_fast")
@@ -278,7 +285,11 @@ class SelectLog:
     Installed the same way in every client process of the latency run (the ``select``
     bound method of ``loop._selector`` is shadowed by an instance attribute); it stores
     three ints per call into a preallocated list, so it makes no garbage the cyclic
-    collector tracks and the list grows only past ``capacity`` calls."""
+    collector tracks and the list grows only past ``capacity`` calls.
+
+    Under ``--busy-poll`` it wraps the spin (``ccxtpro_fast.busy_poll``, installed first):
+    a call's time before is when the wait began, its return is when the spin's poll saw
+    the ready fd, so the same busy/idle classification holds in both modes."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int = 1 << 16):
         sel = getattr(loop, "_selector", None)
@@ -288,6 +299,9 @@ class SelectLog:
             raise SystemExit(f"the latency run needs asyncio's default loop on epoll, not "
                              f"{type(loop).__name__} on {type(sel).__name__}")
         self.selector = sel
+        # an instance attribute already shadowing select() (the busy-poll spin): put back
+        # by uninstall(); None in the default mode
+        self._shadowed = sel.__dict__.get("select")
         self.log = log = [0] * (3 * capacity)
         size = len(log)
         select = sel.select
@@ -322,7 +336,10 @@ class SelectLog:
         return self
 
     def uninstall(self) -> None:
-        self.selector.__dict__.pop("select", None)
+        if self._shadowed is None:
+            self.selector.__dict__.pop("select", None)
+        else:
+            self.selector.select = self._shadowed
 
     def reporting(self, fds) -> tuple[list, list]:
         """(call times, return times) of the selects whose ready set holds one of ``fds``."""
@@ -494,16 +511,18 @@ def frame_key(v: Venue, frame: bytes):
     return None
 
 
-def consume_floor(name: str, ws_port: int, frames_total: int, warmup: int, pipe) -> None:
+def consume_floor(name: str, ws_port: int, frames_total: int, warmup: int, pipe,
+                  busy: bool = False) -> None:
     """The floor: the same frames at the same rate to a bare asyncio WebSocket reader that
     wakes a waiting coroutine per frame and does nothing else. A wake-up belongs to the
     latest frame received then, whose key is read once the run is over. It stops 0.5 s
     after the last of ``frames_total`` frames (control frames, such as acks, come on top);
-    its CPU clock starts with the ``warmup``-th frame."""
+    its CPU clock starts with the ``warmup``-th frame. ``busy``: its loop busy-polls."""
     v = VENUES[name]
 
     async def main():
         loop = asyncio.get_running_loop()
+        spin = _busy_poll(loop) if busy else None
         selects = SelectLog(loop).install()
         url = urlsplit(v.url)
         target = f"/{url.hostname}{url.path}" + (f"?{url.query}" if url.query else "")
@@ -539,11 +558,14 @@ def consume_floor(name: str, ws_port: int, frames_total: int, warmup: int, pipe)
         proto.send(8, (1000).to_bytes(2, "big"))
         transport.close()
         selects.uninstall()
+        busy_polled = spin is not None and spin.active
+        if spin is not None:
+            spin.undo()
         keys = [frame_key(v, f) for f in frames]
         pipe.send({"wakes": [(keys[i], t) for i, t in wakes if keys[i] is not None],
                    "cpu": cpu, "top": None, "selects": selects.reporting(fds),
                    "select_calls": selects.calls(), "fds": fds,
-                   "frame_keys": keys})
+                   "frame_keys": keys, "busy_poll": busy_polled})
 
     asyncio.run(main())
 
@@ -638,9 +660,10 @@ def serve(name: str, session: Optional[str], speed: Optional[float], pipe, stamp
 
 
 def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, last_key: int,
-            pipe, record: bool = False) -> None:
+            pipe, record: bool = False, busy: bool = False) -> None:
     """The client process: watch the book until the last update, timing every wake-up
-    (and, with ``record``, every return of the event loop's epoll)."""
+    (and, with ``record``, every return of the event loop's epoll; with ``busy``, the loop
+    busy-polls)."""
     import ccxt.pro
 
     import ccxtpro_fast
@@ -649,7 +672,10 @@ def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, 
     v = VENUES[name]
 
     async def main():
-        selects = SelectLog(asyncio.get_running_loop()).install() if record else None
+        loop = asyncio.get_running_loop()
+        # the spin first, so that the log wraps it (see SelectLog)
+        spin = _busy_poll(loop) if busy else None
+        selects = SelectLog(loop).install() if record else None
         if impl == "ccxt.pro":
             cls = getattr(ccxt.pro, v.cls)
         elif os.environ.get(GENERIC_ENV) == "1":
@@ -678,11 +704,13 @@ def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, 
         cpu = time.process_time() - cpu_start
         # price and amount (ccxt.pro's counted books add the level's strings as a third item)
         top = ([list(x)[:2] for x in book["bids"][:10]], [list(x)[:2] for x in book["asks"][:10]])
-        out = {"wakes": wakes, "cpu": cpu, "top": top}
+        out = {"wakes": wakes, "cpu": cpu, "top": top, "busy_poll": spin is not None and spin.active}
         if selects is not None:
             fds = peer_fds(int(ws_port))
             selects.uninstall()
             out.update(selects=selects.reporting(fds), select_calls=selects.calls(), fds=fds)
+        if spin is not None:
+            spin.undo()
         await ex.close()
         pipe.send(out)
 
@@ -692,9 +720,10 @@ def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, 
 def run_pair(v: Venue, session: Optional[Path], speed: Optional[float], impl: str, start_key: int,
              last_key: int, stamp=True, live: Optional[dict] = None,
              timeout: float = 300.0, record: bool = False,
-             floor: Optional[tuple] = None) -> tuple[dict, dict]:
+             floor: Optional[tuple] = None, busy_poll: bool = False) -> tuple[dict, dict]:
     """One simulator process and one client process (``impl``, or FLOOR: then ``floor``
-    is (data frames, warm-up frames))."""
+    is (data frames, warm-up frames)); ``busy_poll``: the client's loop busy-polls (the
+    simulator's never does)."""
     ctx = mp.get_context("spawn")
     sim_end, sim_child = ctx.Pipe()
     cli_end, cli_child = ctx.Pipe()
@@ -703,11 +732,11 @@ def run_pair(v: Venue, session: Optional[Path], speed: Optional[float], impl: st
     server.start()
     ws_port, http_port = sim_end.recv()
     if impl == FLOOR:
-        client = ctx.Process(target=consume_floor, args=(v.name, ws_port) + floor + (cli_child,),
+        client = ctx.Process(target=consume_floor, args=(v.name, ws_port) + floor + (cli_child, busy_poll),
                              daemon=True)
     else:
         client = ctx.Process(target=consume, args=(v.name, impl, ws_port, http_port, start_key, last_key,
-                                                   cli_child, record), daemon=True)
+                                                   cli_child, record, busy_poll), daemon=True)
     client.start()
     if not cli_end.poll(timeout):
         client.kill()
@@ -771,7 +800,7 @@ def _pct(values: list, q: float) -> float:
 
 
 def latency(v: Venue, session: Optional[Path], meta: dict, warmup: int, rate: float,
-            seed: int) -> dict:
+            seed: int, busy_poll: bool = False) -> dict:
     """The steady run, for ccxt.pro, ccxtpro_fast and the floor; per frame woken for:
 
     - from send: wake-up - the simulator's stamp just before it wrote the frame (so the
@@ -782,7 +811,11 @@ def latency(v: Venue, session: Optional[Path], meta: dict, warmup: int, rate: fl
       descheduled while running) and the frame waited for it: arrival = the send stamp,
       which the kernel's loopback write makes a lower bound of the true arrival by the
       few us of the write call. So in-client <= from send for every frame, and the two
-      are equal for busy frames."""
+      are equal for busy frames.
+
+    ``busy_poll``: every client's loop spins on zero-timeout polls instead of sleeping
+    (`ccxtpro_fast.busy_poll`), so no frame waits for the OS to wake its client; the
+    in-client clock reads the spin's returns the same way."""
     out = {}
     keys = meta["keys"]
     index = {k: i for i, k in enumerate(keys)}
@@ -792,7 +825,10 @@ def latency(v: Venue, session: Optional[Path], meta: dict, warmup: int, rate: fl
         live = {"seed": seed, "ticks": meta["ticks"], "rate": rate * meta["ticks"] / len(keys)}
     for impl in LATENCY_CLIENTS:
         result, served = run_pair(v, session, 1.0, impl, keys[warmup - 1], keys[-1], live=live,
-                                  record=True, floor=(len(keys), warmup))
+                                  record=True, floor=(len(keys), warmup), busy_poll=busy_poll)
+        if result["busy_poll"] != busy_poll:
+            raise SystemExit(f"{v.name}, {impl}: the client's loop {'did not' if busy_poll else 'did'} "
+                             "busy-poll")
         sent = served["sent"]
         if len(sent) != len(keys) or (live and served["crc"] != meta["crc"]):
             raise SystemExit(f"{v.name}, {impl}: the simulator sent {len(sent)} frames, not the "
@@ -838,6 +874,7 @@ def latency(v: Venue, session: Optional[Path], meta: dict, warmup: int, rate: fl
                      "epoll_p99_us": _pct(epoll, 0.99) if epoll else None,
                      "selects_per_frame": result["select_calls"] / len(keys),
                      "top": result["top"], "precise_timers": served["precise_timers"],
+                     "busy_poll": result["busy_poll"],
                      "cpu_us_per_msg": result["cpu"] / count * 1e6, "live": bool(live),
                      "latencies_us": lat, "in_client_us": in_client}
     return out
@@ -855,7 +892,9 @@ def method() -> dict:
 def run_venue(v: Venue, args) -> dict:
     """Both runs for one exchange; fails when the clients' final books differ."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    results: dict = {"label": v.label}
+    busy = bool(getattr(args, "busy_poll", False))
+    # the latency run's mode; the burst always runs on the default (sleeping) loop
+    results: dict = {"label": v.label, "busy_poll": busy}
     if v.replay:
         burst = CACHE / f"{v.name}-burst-{args.seed}-{args.messages}.jsonl"
         burst_meta = make_session(v, burst, warmup=args.warmup, messages=args.messages, rate=None,
@@ -868,7 +907,7 @@ def run_venue(v: Venue, args) -> dict:
     steady_meta = make_session(v, steady, warmup=args.warmup, messages=steady_n, rate=args.rate,
                                seed=args.seed)
     results["latency"] = latency(v, steady if v.replay else None, steady_meta, args.warmup,
-                                 args.rate, args.seed)
+                                 args.rate, args.seed, busy_poll=busy)
     # what recording the epoll returns adds to one select() call, in this process
     results["select_record_ns"] = select_overhead_ns()
     for part in ("throughput", "latency"):
@@ -895,6 +934,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--generic", action="store_true",
                     help="ccxtpro_fast without its native adapters: ccxt.pro's own handlers on "
                          "our transport and compiled books")
+    ap.add_argument("--busy-poll", action="store_true",
+                    help="the latency run's three clients busy-poll (ccxtpro_fast.busy_poll: each "
+                         "spins a core on its selector instead of sleeping in epoll); the burst is "
+                         "unchanged")
     args = ap.parse_args(argv)
     os.environ[GENERIC_ENV] = "1" if args.generic else "0"
     if args.generic:
@@ -902,7 +945,7 @@ def main(argv=None) -> dict:
               flush=True)
 
     if args.exchange == "all":
-        results = {"method": method(), "exchanges": {}}
+        results = {"method": method(), "busy_poll": args.busy_poll, "exchanges": {}}
         for name in ALL:
             print(f"{name}...", file=sys.stderr, flush=True)
             results["exchanges"][name] = run_venue(VENUES[name], args)
@@ -923,7 +966,8 @@ def report(results: dict) -> None:
     latency beside them."""
     t = results["throughput"]
     lat = results["latency"]
-    print(f"end to end, {results['label']}, watch_order_book, loopback simulator")
+    print(f"end to end, {results['label']}, watch_order_book, loopback simulator"
+          + ("; latency with every client busy-polling" if results.get("busy_poll") else ""))
     print(f"{'':24}{'ccxt.pro':>14}{'ccxtpro_fast':>14}{'ratio':>10}{'floor':>10}")
     if t is not None:
         base, fast = t["ccxt.pro"], t["ccxtpro_fast"]
@@ -935,7 +979,8 @@ def report(results: dict) -> None:
         base, fast = lat["ccxt.pro"], lat["ccxtpro_fast"]
         print(f"{'messages/s':24}{'n/a':>14}{'n/a':>14}{'':>10}")
         print(f"{'CPU us/message, steady':24}{base['cpu_us_per_msg']:14.2f}{fast['cpu_us_per_msg']:14.2f}"
-              f"{base['cpu_us_per_msg'] / fast['cpu_us_per_msg']:9.1f}x")
+              f"{base['cpu_us_per_msg'] / fast['cpu_us_per_msg']:9.1f}x"
+              + ("  (the spin's: a whole core)" if results.get("busy_poll") else ""))
     floor = lat.get(FLOOR)
     for key, label in (("p50_us", "p50 latency us"), ("p99_us", "p99 latency us"),
                        ("p999_us", "p99.9 latency us"), ("in_client_p50_us", "p50 in-client us"),
@@ -960,6 +1005,10 @@ def report(results: dict) -> None:
         cells = "".join(f"{lat[c]['selects_per_frame']:{14 if c in IMPLEMENTATIONS else 10}.2f}"
                         + (" " * 10 if c == "ccxtpro_fast" else "") for c in clients)
         print(f"{'selects/frame':24}{cells}")
+        if results.get("busy_poll"):
+            print("busy-poll: every client's loop spins on zero-timeout polls (ccxtpro_fast.busy_poll) "
+                  "and never sleeps: read 'the epoll return' below as the spin's poll that saw the "
+                  "frame, and 'the OS wake-up' as the loopback delivery plus at most one poll")
         print("latency: from the simulator's stamp just before it writes the frame (includes the "
               "OS waking the client); in-client: from the epoll return that reported the frame, or "
               "from the send stamp when the client was busy then (busy frames); send->epoll: the "
@@ -1035,7 +1084,9 @@ def latency_table(results: dict) -> list:
     lines = ["latency at the steady rate, us: from send = from the simulator's stamp before it "
              "writes the frame (includes the OS wake-up); in-client = from the epoll return that "
              "reported the frame (from the send stamp for busy frames, which found the client "
-             "busy); floor = a bare asyncio WebSocket reader, no book",
+             "busy); floor = a bare asyncio WebSocket reader, no book"
+             + ("; BUSY-POLL: every client's loop spins instead of sleeping (no OS wake-up; "
+                "in-client from the poll that saw the frame)" if results.get("busy_poll") else ""),
              head, "-" * len(head)]
     for name, r in results["exchanges"].items():
         lat = r["latency"]

@@ -1,6 +1,6 @@
 """The README's performance table in one command, with its method beside it:
 
-    python -m ccxtpro_fast.bench.report [--quick] [--exchange all] [--out docs/benchmarks]
+    python -m ccxtpro_fast.bench.report [--quick] [--exchange all] [--busy-poll] [--out docs/benchmarks]
 
 Runs the micro benchmarks (core merge, checksum, memory) and the end-to-end benchmark
 (simulator -> watch_order_book, ccxt.pro and ccxtpro_fast each in its own process) in one
@@ -8,7 +8,10 @@ go, prints a Markdown table, writes it to OUT/results.md with the raw figures in
 OUT/results.json, and plots the latency distributions to OUT/latency.png when
 matplotlib is installed (`pip install ccxtpro-fast[bench]`). With `--exchange all` the
 end-to-end benchmark runs for every native adapter and a per-exchange table follows
-(the README rows stay Binance's).
+(the README rows stay Binance's). With `--busy-poll` the end-to-end latency run has every
+client busy-polling (`e2e --busy-poll`); the latency rows say so, and the files are
+written as results-busy-poll.{md,json}, e2e-busy-poll.json and latency-busy-poll.png
+beside the default mode's.
 """
 from __future__ import annotations
 
@@ -45,8 +48,13 @@ def table(core, checksum, memory, end_to_end, levels) -> str:
                 f"{f['cpu_us_per_msg']:.2f} | {b['cpu_us_per_msg'] / f['cpu_us_per_msg']:.1f}x less | |")
     lat = end_to_end["latency"]
     floor = lat.get(e2e.FLOOR)
-    for prefix, what in (("", "from send (includes the OS wake-up)"),
-                         ("in_client_", "in-client (from the epoll return that reported the frame)")):
+    busy = end_to_end.get("busy_poll", False)
+    measures = ((("", "from send, every client busy-polling (no OS wake-up)"),
+                 ("in_client_", "in-client, every client busy-polling (from the poll that saw the frame)"))
+                if busy else
+                (("", "from send (includes the OS wake-up)"),
+                 ("in_client_", "in-client (from the epoll return that reported the frame)")))
+    for prefix, what in measures:
         for key, label in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9")):
             key = prefix + key
             if key not in lat["ccxt.pro"]:
@@ -65,11 +73,16 @@ def table(core, checksum, memory, end_to_end, levels) -> str:
                 f"a generated session (burst of {b['messages']:,} messages after a paced "
                 f"warm-up, medians of {b.get('bursts', 1)} bursts a client; {lat['ccxt.pro']['samples']:,} messages at 2,000/s for latency) to "
                 "each client in its own process; latency from send = wake-up of watch_order_book "
-                "minus the simulator's stamp just before it writes that frame (CLOCK_MONOTONIC), "
-                "so it includes the OS waking the client; in-client = wake-up minus the return of "
+                "minus the simulator's stamp just before it writes that frame (CLOCK_MONOTONIC)"
+                + (", no OS wake-up in it (the client is spinning)" if busy else
+                   ", so it includes the OS waking the client")
+                + "; in-client = wake-up minus the return of "
                 "the client's epoll call that reported the frame (minus the send stamp when the "
                 "client was busy, not waiting in epoll, at the send); floor (peer column) = a bare "
                 "asyncio WebSocket reader that wakes a coroutine per frame and keeps no book"
+                + ("; busy-poll: each latency client's event loop spins on zero-timeout polls "
+                   "(ccxtpro_fast.busy_poll, a whole core) instead of sleeping in epoll, so the "
+                   "wake-up is the poll that saw the frame" if busy else "")
                 + (f"; recording the epoll returns costs {end_to_end['select_record_ns']:.0f} ns "
                    "a select in every client" if "select_record_ns" in end_to_end else "") + ".")
     return "\n".join(rows)
@@ -117,7 +130,10 @@ def latency_table(end_to_end: dict) -> str:
                             + f" | {lat[impl]['busy']} of {lat[impl]['samples']:,} |")
         rows.append("| | ratio | " + " | ".join(f"{lat['ccxt.pro'][k] / lat['ccxtpro_fast'][k]:.1f}x"
                                                 for k in keys) + " | |")
-    return "\n".join(rows + ["", "From send: from the simulator's stamp just before it writes the "
+    busy = ("Every client busy-polling (its event loop spins on zero-timeout polls, never sleeps): "
+            "no OS wake-up in either measure, in-client starts at the poll that saw the frame. "
+            if end_to_end.get("busy_poll") else "")
+    return "\n".join(rows + ["", busy + "From send: from the simulator's stamp just before it writes the "
                               "frame, so the OS waking the client process is in it. In-client: from "
                               "the return of the client's epoll call that reported the frame, or from "
                               "the send stamp for a busy frame (the client was running, not waiting in "
@@ -132,7 +148,7 @@ def _summary(latency: dict) -> dict:
             for impl, lr in latency.items()}
 
 
-def plot(latency: dict, path: Path) -> bool:
+def plot(latency: dict, path: Path, busy_poll: bool = False) -> bool:
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -152,7 +168,8 @@ def plot(latency: dict, path: Path) -> bool:
     ax.set_xlabel("frame written by the simulator (from send) or reported by the client's epoll "
                   "(in-client) -> wake-up (us)", fontsize=8)
     ax.set_ylabel("fraction of messages")
-    ax.set_title("latency at a steady 2,000 messages/s (Binance depth)")
+    ax.set_title("latency at a steady 2,000 messages/s (Binance depth)"
+                 + (", every client busy-polling" if busy_poll else ""))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -166,7 +183,11 @@ def main(argv=None):
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--exchange", default="binance", choices=("binance", "all"),
                     help="end to end for Binance only, or for every native adapter")
+    ap.add_argument("--busy-poll", action="store_true",
+                    help="the end-to-end latency run with every client busy-polling (e2e --busy-poll)")
     args = ap.parse_args(argv)
+    # a busy-poll run writes beside the default mode's figures, not over them
+    suffix = "-busy-poll" if args.busy_poll else ""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print("micro benchmarks...", flush=True)
@@ -175,7 +196,8 @@ def main(argv=None):
     memory = micro.memory()
     print("end to end...", flush=True)
     e2e_args = ["--messages", "5000", "--seconds", "2"] if args.quick else []
-    end_to_end = e2e.main(e2e_args + ["--exchange", args.exchange, "--json", str(out / "e2e.json")])
+    e2e_args += ["--busy-poll"] if args.busy_poll else []
+    end_to_end = e2e.main(e2e_args + ["--exchange", args.exchange, "--json", str(out / f"e2e{suffix}.json")])
     every = end_to_end if args.exchange == "all" else None
     if every:
         end_to_end = dict(every["exchanges"]["binance"], method=every["method"])
@@ -186,7 +208,7 @@ def main(argv=None):
                  + latency_table(every))
     print()
     print(text)
-    (out / "results.md").write_text(text + "\n")
+    (out / f"results{suffix}.md").write_text(text + "\n")
     raw = {"merge_ns_per_level": core, "checksum_ns": checksum, "memory_bytes": memory,
            "end_to_end": dict({k: v for k, v in end_to_end.items() if k != "latency"},
                               latency=_summary(end_to_end["latency"]))}
@@ -195,9 +217,9 @@ def main(argv=None):
             name: {"throughput": r["throughput"], "latency": _summary(r["latency"]),
                    "select_record_ns": r.get("select_record_ns")}
             for name, r in every["exchanges"].items()}
-    (out / "results.json").write_text(json.dumps(raw, indent=1))
-    if plot(end_to_end["latency"], out / "latency.png"):
-        print(f"\nlatency plot: {out / 'latency.png'}")
+    (out / f"results{suffix}.json").write_text(json.dumps(raw, indent=1))
+    if plot(end_to_end["latency"], out / f"latency{suffix}.png", args.busy_poll):
+        print(f"\nlatency plot: {out / f'latency{suffix}.png'}")
 
 
 if __name__ == "__main__":
