@@ -35,6 +35,7 @@ from ccxt.base.errors import BaseError, NetworkError, NotSupported, RequestTimeo
 from ccxt.base.exchange import Exchange as _SyncExchange
 from picows import WSCloseCode, WSListener, WSMsgType, ws_connect
 
+from ccxtpro_fast._core.dispatch import dispatch as _dispatch
 from ccxtpro_fast._core.framing import DEFLATE, GZIP, DecompressionError, decompress
 from ccxtpro_fast.base.redact import Redactor
 
@@ -189,6 +190,7 @@ class Client(_CcxtClient):
     redact = None          # Redactor of the owning exchange
     on_handler_error_callback = None   # (client, message, error) -> None
     raw_message_callback = None   # (client, bytes) -> bool: handled before JSON decoding
+    method_cache = None    # the exchange's MethodCache, checked before each dispatch
     _stamp_due = True
     closeTimeout = 1000    # ms to wait for the server's CLOSE reply before dropping the socket
     maxMessageSize = 10485760   # bytes per (reassembled) message, as ccxt's aiohttp max_msg_size
@@ -249,12 +251,10 @@ class Client(_CcxtClient):
 
     # ------------------------------------------------------------------ receive
 
-    def dispatch(self, message):
-        """Hand one decoded message to the exchange; a handler exception is contained."""
-        try:
-            self.on_message_callback(self, message)
-        except Exception as error:
-            self.handler_failed(message, error)
+    # Hand one decoded message to the exchange; a handler exception is contained.
+    # Compiled (ccxtpro_fast/_core/dispatch.pyx): it first brings the exchange's cached
+    # bound methods up to date with its class.
+    dispatch = _dispatch
 
     def dispatch_text(self, data):
         """One text message's bytes: offered first to the exchange's raw handler (native

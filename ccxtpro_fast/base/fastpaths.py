@@ -24,13 +24,15 @@ itself is left alone.
 """
 import dis
 import inspect
+import sys
 import types
+import weakref
 
 from ccxt.base.exchange import BaseExchange
 
 from ccxtpro_fast._core import safe as _safe
 
-__all__ = ['install', 'installed', 'REPLACED']
+__all__ = ['install', 'installed', 'method_values', 'REPLACED']
 
 _MISSING = object()
 
@@ -112,6 +114,71 @@ def is_standard_handle_deltas(function):
 _FAST_HANDLE_DELTAS = _safe.handle_deltas
 _REPLACEMENTS['handle_deltas'] = _FAST_HANDLE_DELTAS
 REPLACED = tuple(_REPLACEMENTS)
+
+
+# ------------------------------------------------------------------ method values
+
+# The modules of ccxt's and our own base classes: their handlers are not an exchange's
+# routing code, and what they load is scanned through the exchange classes anyway.
+_BASE_MODULES = ('ccxt.base.', 'ccxt.async_support.base.', 'ccxtpro_fast.base.')
+
+
+def _value_loads(code):
+    """Names ``code`` loads as ``self.name`` without calling them (3.11: LOAD_ATTR, the
+    calls being LOAD_METHOD; 3.12+: LOAD_ATTR without its method bit)."""
+    if not code.co_argcount:
+        return set()
+    self_name = code.co_varnames[0]
+    names = set()
+    previous = None
+    for instruction in dis.get_instructions(code):
+        if instruction.opname == 'LOAD_ATTR' and previous is not None:
+            is_method = sys.version_info >= (3, 12) and instruction.arg & 1
+            if previous == self_name and not is_method:
+                names.add(instruction.argval)
+        previous = None
+        if instruction.opname in ('LOAD_FAST', 'LOAD_FAST_CHECK', 'LOAD_FAST_BORROW'):
+            previous = instruction.argval
+        elif instruction.opname in ('LOAD_FAST_LOAD_FAST', 'LOAD_FAST_BORROW_LOAD_FAST_BORROW'):
+            previous = instruction.argval[1]
+    return names
+
+
+def method_values(cls):
+    """The names of ``cls``'s methods that its ``handle*`` functions load as values:
+    ``self.handle_trade`` in a routing table built per message, a bound method made and
+    freed each time. ``ccxtpro_fast._core.dispatch.MethodCache`` keeps those bound.
+    Computed once per class (a few ms of bytecode reading), at its first message."""
+    names = _METHOD_VALUES.get(cls)
+    if names is None:
+        names = _METHOD_VALUES[cls] = _method_values(cls)
+    return names
+
+
+_METHOD_VALUES = weakref.WeakKeyDictionary()
+
+
+def _method_values(cls):
+    names = set()
+    for klass in cls.__mro__:
+        if klass is object or klass.__module__.startswith(_BASE_MODULES):
+            continue
+        for name, value in list(klass.__dict__.items()):
+            if name.startswith('handle') and isinstance(value, types.FunctionType):
+                names |= _value_loads(value.__code__)
+    resolved = []
+    for name in sorted(names):
+        owner, value = _first_definition(cls, name)
+        if isinstance(value, types.FunctionType):
+            resolved.append(name)
+    return tuple(resolved)
+
+
+def _first_definition(cls, name):
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass, klass.__dict__[name]
+    return None, _MISSING
 
 
 # ------------------------------------------------------------------ installation
