@@ -148,6 +148,9 @@ class ExchangeMixin:
             client.private = self._ws_redact.carries_credentials(url)
             client.method_cache = self._ws_methods
             self.clients[url] = client
+            # the first binding (reading the handlers' bytecode, once per class) happens
+            # here rather than at the first message
+            self._ws_methods.check()
             self._ws_adopt(client)
         return client
 
