@@ -22,11 +22,17 @@ What keeps the entries true to what ``self.handle_x`` would give:
   disappears loses its entry, and so does every name when the class customises
   attribute access (``__getattribute__``/``__getattr__``).
 
+Also here, compiled because they run once per message: ``decode_text`` (a text
+frame's bytes -> what ccxt hands to ``handle_message``) and ccxt's ``Client.resolve``.
+
 The names come from ``names_of(type(exchange))`` (the exchange layer passes
 ``ccxtpro_fast.base.fastpaths.method_values``), asked whenever the class changed."""
 from cpython.object cimport PyObject, PyTypeObject
 
 import types
+
+import orjson
+from ccxt.async_support.base.ws.client import Client as _CcxtClient
 
 cdef extern from *:
     """
@@ -52,6 +58,8 @@ cdef extern from *:
     object PyMethod_New(object func, object self)
 
 cdef object _FUNCTION = types.FunctionType
+cdef object _loads = orjson.loads
+cdef object _ccxt_resolve = _CcxtClient.resolve
 
 
 cdef class MethodCache:
@@ -138,3 +146,27 @@ def dispatch(client, message):
         client.on_message_callback(client, message)
     except Exception as error:
         client.handler_failed(message, error)
+
+
+def decode_text(data):
+    """bytes of a text message -> what ccxt hands to handle_message: the JSON value when
+    it looks like a JSON object/array (ccxt's is_json_encoded_object), else the str."""
+    if type(data) is bytes:
+        if len(<bytes>data) >= 2 and ((<bytes>data)[0] == 0x7B or (<bytes>data)[0] == 0x5B):
+            return _loads(data)
+        return (<bytes>data).decode('utf-8')
+    if len(data) >= 2 and (data[0] == 0x7B or data[0] == 0x5B):
+        return _loads(data)
+    return bytes(data).decode('utf-8')
+
+
+def resolve(client, result, message_hash):
+    """ccxt's ``Client.resolve``, the same statements: settle the future waiting for
+    ``message_hash``, if any (ccxt's verbose warning about a ``None`` hash is ccxt's)."""
+    if client.verbose and message_hash is None:
+        return _ccxt_resolve(client, result, message_hash)
+    if message_hash in client.futures:
+        future = client.futures[message_hash]
+        future.resolve(result)
+        del client.futures[message_hash]
+    return result

@@ -35,7 +35,9 @@ from ccxt.base.errors import BaseError, NetworkError, NotSupported, RequestTimeo
 from ccxt.base.exchange import Exchange as _SyncExchange
 from picows import WSCloseCode, WSListener, WSMsgType, ws_connect
 
+from ccxtpro_fast._core.dispatch import decode_text as _compiled_decode_text
 from ccxtpro_fast._core.dispatch import dispatch as _dispatch
+from ccxtpro_fast._core.dispatch import resolve as _resolve
 from ccxtpro_fast._core.framing import DEFLATE, GZIP, DecompressionError, decompress
 from ccxtpro_fast.base.redact import Redactor
 
@@ -51,9 +53,6 @@ _PING = WSMsgType.PING
 _PONG = WSMsgType.PONG
 _CLOSE = WSMsgType.CLOSE
 
-_OPEN_BRACE = 0x7B   # '{'
-_OPEN_BRACKET = 0x5B  # '['
-
 # proxy schemes picows can tunnel through (python-socks does the SOCKS part)
 _PROXY_SCHEMES = ('http', 'https', 'socks4', 'socks4a', 'socks5', 'socks5h')
 _PROXY_ALIASES = {'socks5h': 'socks5', 'socks4a': 'socks4'}
@@ -63,12 +62,10 @@ def _ms():
     return int(time.time() * 1000)
 
 
-def _decode_text(data):
-    """bytes of a text message -> what ccxt hands to handle_message: the JSON value when
-    it looks like a JSON object/array (ccxt's is_json_encoded_object), else the str."""
-    if len(data) >= 2 and (data[0] == _OPEN_BRACE or data[0] == _OPEN_BRACKET):
-        return orjson.loads(data)
-    return bytes(data).decode('utf-8')
+# bytes of a text message -> what ccxt hands to handle_message: the JSON value when it
+# looks like a JSON object/array (ccxt's is_json_encoded_object), else the str; compiled
+# (ccxtpro_fast/_core/dispatch.pyx), as it runs once per message
+_decode_text = _compiled_decode_text
 
 
 try:
@@ -255,6 +252,8 @@ class Client(_CcxtClient):
     # Compiled (ccxtpro_fast/_core/dispatch.pyx): it first brings the exchange's cached
     # bound methods up to date with its class.
     dispatch = _dispatch
+    # ccxt's resolve, compiled: a depth message resolves its book's future
+    resolve = _resolve
 
     def dispatch_text(self, data):
         """One text message's bytes: offered first to the exchange's raw handler (native
