@@ -76,6 +76,7 @@ extensions = [
     core_extension("safe"),
     core_extension("timefmt"),
     core_extension("wslistener"),
+    core_extension("dispatch"),
 ]
 
 setup(

@@ -198,6 +198,31 @@ def test_patching_later_is_seen(monkeypatch):
     assert book['asks'].tolist() == [[7.0, 7.0]]
 
 
+def test_patching_after_the_bulk_path_ran_is_seen(monkeypatch):
+    # the class check is remembered by the class's version tag: a patch must change it
+    cls = generic('binance')
+    ex, book = fresh(cls)
+    ex.handle_deltas(book['bids'], LEVELS)
+    ex.handle_deltas(book['bids'], LEVELS)
+    seen = []
+
+    def patched(self, bookside, delta):
+        seen.append(delta)
+        bookside.store(float(delta[0]), float(delta[1]))
+
+    monkeypatch.setattr(ccxt.pro.Exchange, 'safe_float', staticmethod(lambda d, k, default=None: 1.0),
+                        raising=False)
+    ex.handle_deltas(book['asks'], LEVELS)
+    assert book['asks'].tolist() != [[1.0, 1.0]]      # binance's MRO resolves ccxt's own first
+    monkeypatch.setattr(ccxt.pro.binance, 'handle_delta', patched)
+    ex.handle_deltas(book['bids'], LEVELS)
+    assert seen == LEVELS
+    monkeypatch.undo()
+    seen.clear()
+    ex.handle_deltas(book['bids'], LEVELS)
+    assert seen == []
+
+
 def test_other_sides_and_sequences_take_the_loop():
     ex, _ = fresh(generic('binance'))
     counted = ex.counted_order_book({}, 10)

@@ -311,7 +311,26 @@ def safe_bool(self, dictionaryOrList, key, defaultValue=None):
 # records on each (class attribute `_ccxf_handle_deltas`) the exchange's own
 # handle_deltas, and the handle_delta and safe_float it checked.
 
-from ccxtpro_fast._core.orderbook import Asks as _Asks, Bids as _Bids
+from ccxtpro_fast._core.orderbook cimport Asks as _Asks, Bids as _Bids, OrderBookSide
+
+
+cdef extern from *:
+    """
+    static inline unsigned int ccxf_safe_type_version(PyObject *type) {
+        /* 0 after the type or a base was modified, until a lookup gives it a new tag */
+        return ((PyTypeObject *)type)->tp_version_tag;
+    }
+    """
+    unsigned int ccxf_safe_type_version(object type)
+    object PyObject_GenericGetDict(object obj, void *context)
+
+
+# The last class found to qualify (its handle_delta and safe_float still the ones
+# checked), with its version tag then: until the class or a base is modified (the tag
+# changes) the check is a comparison instead of three class attribute lookups.
+cdef object _qualified_cls = None
+cdef unsigned int _qualified_version = 0
+cdef object _qualified_original = None
 
 
 def handle_deltas(self, bookside, deltas):
@@ -327,16 +346,28 @@ def handle_deltas(self, bookside, deltas):
     the loop's. The bulk store is skipped (the loop runs) for any other side type, a
     ``deltas`` that is not a list, and when ``handle_delta`` or ``safe_float`` are no
     longer the ones checked (patched on the class or the instance)."""
+    global _qualified_cls, _qualified_version, _qualified_original
     cls = type(self)
-    record = cls._ccxf_handle_deltas
-    original = record[0]
+    cdef unsigned int version = ccxf_safe_type_version(cls)
+    cdef bint qualifies
+    if version != 0 and version == _qualified_version and cls is _qualified_cls:
+        original = _qualified_original
+        qualifies = True
+    else:
+        record = cls._ccxf_handle_deltas
+        original = record[0]
+        qualifies = cls.handle_delta is record[1] and cls.safe_float is record[2]
+        if qualifies:
+            _qualified_cls = cls
+            _qualified_original = original
+            # read after the lookups, which give a modified type its new tag
+            _qualified_version = ccxf_safe_type_version(cls)
     side_type = type(bookside)
-    if ((side_type is _Asks or side_type is _Bids) and type(deltas) is list
-            and cls.handle_delta is record[1] and cls.safe_float is record[2]):
-        own = self.__dict__
+    if qualifies and (side_type is _Asks or side_type is _Bids) and type(deltas) is list:
+        own = PyObject_GenericGetDict(self, NULL)
         if 'handle_delta' not in own and 'safe_float' not in own:
             try:
-                bookside.store_levels(deltas)
+                (<OrderBookSide>bookside).store_list(deltas)   # what store_levels does for a list
                 return None
             except Exception:
                 pass

@@ -35,6 +35,9 @@ from ccxt.base.errors import BaseError, NetworkError, NotSupported, RequestTimeo
 from ccxt.base.exchange import Exchange as _SyncExchange
 from picows import WSCloseCode, WSListener, WSMsgType, ws_connect
 
+from ccxtpro_fast._core.dispatch import decode_text as _compiled_decode_text
+from ccxtpro_fast._core.dispatch import dispatch as _dispatch
+from ccxtpro_fast._core.dispatch import resolve as _resolve
 from ccxtpro_fast._core.framing import DEFLATE, GZIP, DecompressionError, decompress
 from ccxtpro_fast.base.redact import Redactor
 
@@ -50,9 +53,6 @@ _PING = WSMsgType.PING
 _PONG = WSMsgType.PONG
 _CLOSE = WSMsgType.CLOSE
 
-_OPEN_BRACE = 0x7B   # '{'
-_OPEN_BRACKET = 0x5B  # '['
-
 # proxy schemes picows can tunnel through (python-socks does the SOCKS part)
 _PROXY_SCHEMES = ('http', 'https', 'socks4', 'socks4a', 'socks5', 'socks5h')
 _PROXY_ALIASES = {'socks5h': 'socks5', 'socks4a': 'socks4'}
@@ -62,12 +62,10 @@ def _ms():
     return int(time.time() * 1000)
 
 
-def _decode_text(data):
-    """bytes of a text message -> what ccxt hands to handle_message: the JSON value when
-    it looks like a JSON object/array (ccxt's is_json_encoded_object), else the str."""
-    if len(data) >= 2 and (data[0] == _OPEN_BRACE or data[0] == _OPEN_BRACKET):
-        return orjson.loads(data)
-    return bytes(data).decode('utf-8')
+# bytes of a text message -> what ccxt hands to handle_message: the JSON value when it
+# looks like a JSON object/array (ccxt's is_json_encoded_object), else the str; compiled
+# (ccxtpro_fast/_core/dispatch.pyx), as it runs once per message
+_decode_text = _compiled_decode_text
 
 
 try:
@@ -189,6 +187,7 @@ class Client(_CcxtClient):
     redact = None          # Redactor of the owning exchange
     on_handler_error_callback = None   # (client, message, error) -> None
     raw_message_callback = None   # (client, bytes) -> bool: handled before JSON decoding
+    method_cache = None    # the exchange's MethodCache, checked before each dispatch
     _stamp_due = True
     closeTimeout = 1000    # ms to wait for the server's CLOSE reply before dropping the socket
     maxMessageSize = 10485760   # bytes per (reassembled) message, as ccxt's aiohttp max_msg_size
@@ -249,12 +248,12 @@ class Client(_CcxtClient):
 
     # ------------------------------------------------------------------ receive
 
-    def dispatch(self, message):
-        """Hand one decoded message to the exchange; a handler exception is contained."""
-        try:
-            self.on_message_callback(self, message)
-        except Exception as error:
-            self.handler_failed(message, error)
+    # Hand one decoded message to the exchange; a handler exception is contained.
+    # Compiled (ccxtpro_fast/_core/dispatch.pyx): it first brings the exchange's cached
+    # bound methods up to date with its class.
+    dispatch = _dispatch
+    # ccxt's resolve, compiled: a depth message resolves its book's future
+    resolve = _resolve
 
     def dispatch_text(self, data):
         """One text message's bytes: offered first to the exchange's raw handler (native

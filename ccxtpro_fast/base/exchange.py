@@ -33,6 +33,7 @@ from ccxt.async_support.base.ws.future import Future
 from ccxt.base.errors import BaseError, ExchangeError, NetworkError
 
 from ccxtpro_fast._core import CountedOrderBook, IndexedOrderBook, OrderBook
+from ccxtpro_fast._core.dispatch import MethodCache
 from ccxtpro_fast._core.framing import DEFLATE, GZIP, decompress
 from ccxtpro_fast.base import fastpaths
 from ccxtpro_fast.base.client import Client, Throttler
@@ -116,6 +117,10 @@ class ExchangeMixin:
         self._spawned = set()         # tasks of spawn(), cancelled by close()
         self._delayed = set()         # timers of delay(), cancelled by close()
         self._ws_redact = Redactor(self)
+        # the bound methods ccxt.pro's handlers load as values (routing tables built per
+        # message), kept in the instance and checked against the class before each
+        # message and watch (ccxtpro_fast/_core/dispatch.pyx)
+        self._ws_methods = MethodCache(self, fastpaths.method_values)
         super().__init__(config)
         # an instance attribute: self.iso8601(...) in every handler gets the cached one,
         # while the class keeps ccxt's staticmethod
@@ -170,7 +175,11 @@ class ExchangeMixin:
             http_proxy, https_proxy, socks_proxy = self.check_ws_proxy_settings()
             client.proxy = http_proxy or https_proxy or socks_proxy
             client.private = self._ws_redact.carries_credentials(url)
+            client.method_cache = self._ws_methods
             self.clients[url] = client
+            # the first binding (reading the handlers' bytecode, once per class) happens
+            # here rather than at the first message
+            self._ws_methods.check()
             self._ws_adopt(client)
         return client
 
@@ -181,6 +190,7 @@ class ExchangeMixin:
 
     def watch_multiple(self, url, message_hashes, message=None, subscribe_hashes=None, subscription=None):
         self.open()
+        self._ws_methods.check()
         backoff_delay = self.ws_dial_delay(url)
         client = self.client(url)
         future = Future.race([client.future(message_hash) for message_hash in message_hashes])
@@ -199,6 +209,7 @@ class ExchangeMixin:
 
     def watch(self, url, message_hash, message=None, subscribe_hash=None, subscription=None):
         self.open()
+        self._ws_methods.check()
         backoff_delay = self.ws_dial_delay(url)
         client = self.client(url)
         if subscribe_hash is None and message_hash in client.futures:

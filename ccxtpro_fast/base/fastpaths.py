@@ -24,13 +24,15 @@ itself is left alone.
 """
 import dis
 import inspect
+import sys
 import types
+import weakref
 
 from ccxt.base.exchange import BaseExchange
 
 from ccxtpro_fast._core import safe as _safe
 
-__all__ = ['install', 'installed', 'REPLACED']
+__all__ = ['install', 'installed', 'method_values', 'REPLACED']
 
 _MISSING = object()
 
@@ -112,6 +114,99 @@ def is_standard_handle_deltas(function):
 _FAST_HANDLE_DELTAS = _safe.handle_deltas
 _REPLACEMENTS['handle_deltas'] = _FAST_HANDLE_DELTAS
 REPLACED = tuple(_REPLACEMENTS)
+
+
+# ------------------------------------------------------------------ method values
+
+# ccxt's and our own base classes: their handle* functions are no exchange's message
+# routing, so their bytecode is not read
+_BASE_MODULES = ('ccxt.base.', 'ccxt.async_support.base.', 'ccxtpro_fast.base.')
+
+
+_OP = dis.opmap
+_LOAD_FAST = {_OP[n] for n in ('LOAD_FAST', 'LOAD_FAST_CHECK', 'LOAD_FAST_BORROW') if n in _OP}
+_LOAD_FAST_PAIR = {_OP[n] for n in ('LOAD_FAST_LOAD_FAST', 'LOAD_FAST_BORROW_LOAD_FAST_BORROW') if n in _OP}
+_LOAD_ATTR = _OP['LOAD_ATTR']
+_EXTENDED_ARG = _OP['EXTENDED_ARG']
+_LOAD_DEREF = _OP['LOAD_DEREF']
+_DEREF_INDEXES_LOCALS = sys.version_info >= (3, 11)
+# 3.12+: LOAD_ATTR's low bit marks a method load (the 3.10/3.11 LOAD_METHOD)
+_ATTR_METHOD_BIT = sys.version_info >= (3, 12)
+
+
+def _value_loads(code):
+    """Names ``code`` loads as ``self.name`` without calling them. Reads the bytecode
+    directly (``dis.get_instructions`` is ten times slower, and this runs over every
+    handler of a class)."""
+    if not code.co_argcount:
+        return set()
+    raw = code.co_code
+    names = set()
+    self_loaded = False
+    extended = 0
+    for i in range(0, len(raw), 2):
+        op = raw[i]
+        arg = raw[i + 1] | extended
+        if op == _EXTENDED_ARG:
+            extended = arg << 8
+            continue
+        extended = 0
+        if op == _LOAD_ATTR and self_loaded:
+            if _ATTR_METHOD_BIT:
+                if not arg & 1:
+                    names.add(code.co_names[arg >> 1])
+            else:
+                names.add(code.co_names[arg])
+        if op in _LOAD_FAST:
+            self_loaded = arg == 0           # local 0: the first argument, self
+        elif op in _LOAD_FAST_PAIR:
+            self_loaded = arg & 15 == 0      # the second of the two loads is pushed last
+        elif op == _LOAD_DEREF:
+            # self kept in a cell (a closure uses it): 3.11+ index the locals, 3.10 the cells
+            self_loaded = (arg == 0 if _DEREF_INDEXES_LOCALS else
+                           arg < len(code.co_cellvars) and code.co_cellvars[arg] == code.co_varnames[0])
+        elif op != 0:
+            # anything else ends the pattern (3.11+ inline CACHE entries, opcode 0,
+            # follow their instruction and do not)
+            self_loaded = False
+    return names
+
+
+def method_values(cls):
+    """The names of ``cls``'s methods that its ``handle*`` functions load as values:
+    ``self.handle_trade`` in a routing table built per message, a bound method made and
+    freed each time. ``ccxtpro_fast._core.dispatch.MethodCache`` keeps those bound.
+    Computed once per class (about 2 ms of bytecode reading for Binance), when its first
+    client is made."""
+    names = _METHOD_VALUES.get(cls)
+    if names is None:
+        names = _METHOD_VALUES[cls] = _method_values(cls)
+    return names
+
+
+_METHOD_VALUES = weakref.WeakKeyDictionary()
+
+
+def _method_values(cls):
+    names = set()
+    for klass in cls.__mro__:
+        if klass is object or klass.__module__.startswith(_BASE_MODULES):
+            continue
+        for name, value in list(klass.__dict__.items()):
+            if name.startswith('handle') and isinstance(value, types.FunctionType):
+                names |= _value_loads(value.__code__)
+    resolved = []
+    for name in sorted(names):
+        if isinstance(_first_definition(cls, name), types.FunctionType):
+            resolved.append(name)
+    return tuple(resolved)
+
+
+def _first_definition(cls, name):
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return _MISSING
 
 
 # ------------------------------------------------------------------ installation

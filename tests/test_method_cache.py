@@ -1,0 +1,219 @@
+"""The bound-method cache under ccxt.pro's handlers (ccxtpro_fast/_core/dispatch.pyx):
+``self.handle_x`` loaded as a value (ccxt.pro's per-message routing tables) finds a bound
+method kept in the instance, and what it finds is always what ccxt.pro would find: the
+class as it is now (patched after the instance was made, on the class or a base), or
+the instance's own assignment, which nothing overwrites."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+
+import ccxt.pro
+import pytest
+
+import ccxtpro_fast
+from ccxtpro_fast import sim
+from ccxtpro_fast.base import fastpaths
+
+from binance_helpers import drained, markets, tracing
+from sim_helpers import run
+
+URL = "wss://stream.binance.com:9443/stream?streams=btcusdt@depth@100ms"
+DEPTH = {"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": 1, "u": 2, "b": [], "a": []}
+TRADE = {"e": "trade", "E": 1, "s": "BTCUSDT", "t": 1, "p": "1", "q": "1", "T": 1, "m": True}
+OTHER = {"e": "none of binance's events"}
+
+
+def generic():
+    return type("binance", (ccxtpro_fast.Exchange, ccxt.pro.binance), {})
+
+
+def recorder(calls, tag):
+    def handle(self, client, message):
+        calls.append((tag, message["e"]))
+    return handle
+
+
+def test_the_routing_table_names_are_found():
+    names = fastpaths.method_values(generic())
+    # ccxt.pro binance's handle_message table, loaded as values
+    assert {"handle_order_book", "handle_trade", "handle_tickers", "handle_balance"} <= set(names)
+    # what its handlers only call is not cached
+    assert "handle_order_book_message" not in names and "safe_string" not in names
+
+
+def test_a_class_patch_after_the_first_message_is_seen_on_the_next(monkeypatch):
+    async def main():
+        ex = generic()({"enableRateLimit": False})
+        try:
+            client = ex.client(URL)
+            client.dispatch(OTHER)
+            cached = ex._ws_methods.cached()
+            assert cached["handle_order_book"].__func__ is ccxt.pro.binance.handle_order_book
+            assert ex.handle_order_book is ex.handle_order_book      # no new object per load
+            assert vars(ex)["handle_order_book"] is cached["handle_order_book"]
+            calls = []
+            # on ccxt.pro's class, a base of ours
+            monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "class"))
+            client.dispatch(DEPTH)
+            assert calls == [("class", "depthUpdate")]
+            # again, on the same name: a new tag each time
+            monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "again"))
+            client.dispatch(DEPTH)
+            assert calls[-1] == ("again", "depthUpdate")
+            # on a base further up (ccxt.pro's base class): a name binance does not define
+            monkeypatch.setattr(ccxt.pro.Exchange, "handle_trade", recorder(calls, "base"), raising=False)
+            client.dispatch(TRADE)
+            assert calls[-1] != ("base", "trade")   # binance's own handle_trade still precedes it
+            monkeypatch.setattr(ccxt.pro.binance, "handle_trade", recorder(calls, "trade"))
+            client.dispatch(TRADE)
+            assert calls[-1] == ("trade", "trade")
+            # undone: the original runs again
+            monkeypatch.undo()
+            client.dispatch(OTHER)
+            assert ex.handle_order_book.__func__ is ccxt.pro.binance.handle_order_book
+            assert ex.handle_trade.__func__ is ccxt.pro.binance.handle_trade
+        finally:
+            await ex.close()
+
+    run(main())
+
+
+def test_an_instance_assignment_wins_and_is_never_overwritten(monkeypatch):
+    async def main():
+        ex = generic()({"enableRateLimit": False})
+        try:
+            client = ex.client(URL)
+            client.dispatch(OTHER)
+            calls = []
+            mine = recorder(calls, "instance").__get__(ex)
+            ex.handle_order_book = mine
+            client.dispatch(DEPTH)
+            assert calls == [("instance", "depthUpdate")]
+            # a class patch afterwards changes nothing for this instance, as in ccxt.pro
+            monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "class"))
+            client.dispatch(DEPTH)
+            assert calls[-1] == ("instance", "depthUpdate")
+            assert ex.handle_order_book is mine
+            assert "handle_order_book" not in ex._ws_methods.cached()
+            # deleted by the user: the class's, as it is now
+            del ex.handle_order_book
+            client.dispatch(DEPTH)
+            assert calls[-1] == ("class", "depthUpdate")
+            assert "handle_order_book" not in vars(ex)
+        finally:
+            await ex.close()
+
+    run(main())
+
+
+def test_an_assignment_before_the_first_message_is_kept(monkeypatch):
+    async def main():
+        ex = generic()({"enableRateLimit": False})
+        try:
+            calls = []
+            ex.handle_trade = recorder(calls, "early").__get__(ex)
+            client = ex.client(URL)
+            client.dispatch(TRADE)
+            assert calls == [("early", "trade")]
+            assert "handle_trade" not in ex._ws_methods.cached()
+        finally:
+            await ex.close()
+
+    run(main())
+
+
+def test_a_class_attribute_that_is_no_longer_a_function_is_not_cached(monkeypatch):
+    async def main():
+        ex = generic()({"enableRateLimit": False})
+        try:
+            client = ex.client(URL)
+            client.dispatch(OTHER)
+            calls = []
+
+            def static(client, message):
+                calls.append(("static", message["e"]))
+            monkeypatch.setattr(ccxt.pro.binance, "handle_trade", staticmethod(static))
+            client.dispatch(TRADE)
+            assert calls == [("static", "trade")]
+            assert ex.handle_trade is static
+            assert "handle_trade" not in vars(ex)
+        finally:
+            await ex.close()
+
+    run(main())
+
+
+def test_a_subclass_and_a_changed_class_get_their_own_methods():
+    async def main():
+        calls = []
+
+        class Mine(generic()):
+            def handle_order_book(self, client, message):
+                calls.append(("subclass", message["e"]))
+
+        ex = Mine({"enableRateLimit": False})
+        try:
+            client = ex.client(URL)
+            client.dispatch(DEPTH)
+            assert calls == [("subclass", "depthUpdate")]
+
+            class Other(Mine):
+                def handle_order_book(self, client, message):
+                    calls.append(("other", message["e"]))
+            ex.__class__ = Other
+            client.dispatch(DEPTH)
+            assert calls[-1] == ("other", "depthUpdate")
+        finally:
+            await ex.close()
+
+    run(main())
+
+
+def test_a_class_patch_reaches_a_running_stream(monkeypatch):
+    """Through the simulator: the patch lands between two bursts of a live book."""
+    async def main():
+        async with sim.serve("binance", sim.Generator(markets(), seed=3)) as s:
+            ex = s.attach(tracing(generic())({"enableRateLimit": False}))
+            try:
+                await ex.load_markets()
+                await asyncio.wait_for(ex.watch_order_book("BTC/USDT"), 10)
+                await s.step(20)
+                await drained(s, [ex])
+                assert "handle_order_book" in ex._ws_methods.cached()
+                seen = []
+                original = ccxt.pro.binance.handle_order_book
+
+                def counting(self, client, message):
+                    seen.append(message["u"])
+                    return original(self, client, message)
+                monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", counting)
+                before = ex.orderbooks["BTC/USDT"]["nonce"]
+                await s.step(20)
+                await drained(s, [ex])
+                assert seen and seen[-1] == ex.orderbooks["BTC/USDT"]["nonce"] > before
+            finally:
+                await ex.close()
+
+    run(main(), timeout=60)
+
+
+def test_a_closed_exchange_is_freed():
+    async def main():
+        ex = generic()({"enableRateLimit": False})
+        client = ex.client(URL)
+        client.dispatch(OTHER)
+        assert ex._ws_methods.cached()
+        await ex.close()
+        return weakref.ref(ex), weakref.ref(client)
+
+    refs = run(main())
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+def test_native_adapters_cache_their_routing_too():
+    cls = ccxtpro_fast.binance
+    assert cls.__module__ == "ccxtpro_fast.exchanges.binance"
+    assert "handle_order_book" in fastpaths.method_values(cls)
