@@ -234,3 +234,39 @@ def test_any_bytes_give_a_defined_answer(data):
         assert (book["bids"].tolist(), book["asks"].tolist()) == before and client.resolved == []
     else:
         assert result is True or (type(result) is tuple and len(result) == 2)
+
+
+def test_our_client_resolves_only_when_someone_waits():
+    """With our client (whose resolve is the compiled copy of ccxt's), the core settles
+    the book's future when one waits and skips the call for the rest of a burst; the same
+    frames, the same book either way."""
+    markets = loaded_markets()
+
+    async def main():
+        ex = ccxtpro_fast.okx({"enableRateLimit": False})
+        ex.set_markets(markets)
+        client = ex.client(URL)
+        calls = []
+        type_resolve = type(client).resolve
+
+        def counting(result, message_hash):
+            calls.append(message_hash)
+            return type_resolve(client, result, message_hash)
+
+        client.resolve = counting       # the instance's: the core's type check still passes
+        frames = session(random.Random(7), 12)
+        try:
+            ex.handle_message(client, orjson.loads(frames[0]))       # the snapshot
+            ex.handle_message(client, orjson.loads(frames[1]))       # routes the channel
+            applied = ex.handle_raw_message.applied
+            calls.clear()
+            waiter = client.future(HASH)
+            for data in frames[2:12]:
+                if not ex.handle_raw_message(client, data):
+                    ex.handle_message(client, orjson.loads(data))
+            assert ex.handle_raw_message.applied > applied and not ex._okx_resyncs
+            # the first applied update found the waiter; the others did not call resolve
+            assert waiter.done() and calls.count(HASH) == 1
+        finally:
+            await ex.close()
+    asyncio.run(main())

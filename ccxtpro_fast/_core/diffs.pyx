@@ -30,14 +30,17 @@ from ccxtpro_fast._core.timefmt cimport Iso8601
 
 from ccxt.async_support.base.ws.client import Client as _CcxtClient
 
+from ccxtpro_fast._core.dispatch import resolve as _compiled_resolve
 from ccxtpro_fast._core.jsonscan import JSONScanError
 from ccxtpro_fast._core.orderbook import CHECKSUM_OKX
 
 cdef int _FMT_OKX = CHECKSUM_OKX
 
 # ccxt's resolve does nothing but a dict lookup when no one waits on the hash (the rest
-# of a burst): skipped here then, as long as the client's resolve is that one
+# of a burst): skipped here then, as long as the client's resolve is that one (or our
+# client's compiled copy of it)
 cdef object _CCXT_RESOLVE = _CcxtClient.resolve
+cdef object _COMPILED_RESOLVE = _compiled_resolve
 
 cdef extern from "Python.h":
     object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size, const char *errors)
@@ -70,7 +73,8 @@ cdef inline bint _int64(const char *d, Py_ssize_t start, Py_ssize_t stop, int64_
 
 
 cdef inline void _resolve(object client, object book, object message_hash) except *:
-    if (getattr(type(client), 'resolve', None) is not _CCXT_RESOLVE or client.verbose
+    resolve = getattr(type(client), 'resolve', None)
+    if ((resolve is not _CCXT_RESOLVE and resolve is not _COMPILED_RESOLVE) or client.verbose
             or message_hash in client.futures):
         client.resolve(book, message_hash)
 
