@@ -36,6 +36,10 @@ Two runs per client:
   the arrival is the spin's poll that saw the frame, and the steady run's CPU per message
   is the spin's (a whole core). The burst runs as without the flag.
 
+Each simulator process runs on CPU 0 and each client process on CPU 1 (`pin_to`, when the
+machine has two): left to the scheduler they sometimes shared a core, the same burst's
+figures then varying by 20-40% for either client.
+
 The session is made by the simulator's seeded generator (1,000 levels a side, 1-20 level
 changes per message, mostly near the top, ~25% deletions), rendered by the simulator's
 protocol of that exchange exactly as its live server would (the protocol answers the
@@ -520,6 +524,8 @@ def consume_floor(name: str, ws_port: int, frames_total: int, warmup: int, pipe,
     its CPU clock starts with the ``warmup``-th frame. ``busy``: its loop busy-polls."""
     v = VENUES[name]
 
+    pin_to(CLIENT_CPU)
+
     async def main():
         loop = asyncio.get_running_loop()
         spin = _busy_poll(loop) if busy else None
@@ -618,6 +624,18 @@ def precise_timers(loop: asyncio.AbstractEventLoop) -> bool:
     return True
 
 
+# the simulator and the client each get a core of their own (when there are two): left to
+# the scheduler, they sometimes shared one, which made single bursts of the same session
+# vary by 20-40% for either client
+SIM_CPU, CLIENT_CPU = 0, 1
+
+
+def pin_to(cpu: int) -> None:
+    """Run this process on ``cpu`` alone, where the machine has it (Linux)."""
+    if hasattr(os, "sched_setaffinity") and cpu in os.sched_getaffinity(0) and len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
 def serve(name: str, session: Optional[str], speed: Optional[float], pipe, stamp=True,
           live: Optional[dict] = None) -> None:
     """The simulator process: serve the session (or the live generator), tell the ports,
@@ -625,6 +643,8 @@ def serve(name: str, session: Optional[str], speed: Optional[float], pipe, stamp
     from ccxtpro_fast import sim
 
     v = VENUES[name]
+
+    pin_to(SIM_CPU)
 
     async def main():
         precise = precise_timers(asyncio.get_running_loop())
@@ -670,6 +690,8 @@ def consume(name: str, impl: str, ws_port: int, http_port: int, start_key: int, 
     from ccxtpro_fast import sim
 
     v = VENUES[name]
+
+    pin_to(CLIENT_CPU)
 
     async def main():
         loop = asyncio.get_running_loop()

@@ -310,12 +310,14 @@ class Connection(WSListener):
             else:
                 append(b"\x81\x7f" + n.to_bytes(8, "big"))
             append(data)
+        data = b"".join(parts)
         listeners = self.server.sent_listeners
-        if listeners:
-            for stream, payload in items:
-                for listener in listeners:
-                    listener(self, stream, payload)
-        self.transport.underlying_transport.write(b"".join(parts))
+        for stream, payload in items:
+            if not listeners:
+                break       # (a listener may remove itself: the e2e stamps only the first frames)
+            for listener in listeners:
+                listener(self, stream, payload)
+        self.transport.underlying_transport.write(data)
         self.sent += len(items)
 
     def send_stream(self, stream: str, payload: bytes) -> None:
