@@ -35,6 +35,18 @@ def recorder(calls, tag):
     return handle
 
 
+def with_exchange(body, cls=None):
+    """body(ex) on a fresh exchange of ``cls`` (default: the generic binance) inside a
+    running loop, which its client needs; the exchange is closed after."""
+    async def main():
+        ex = (cls or generic())({"enableRateLimit": False})
+        try:
+            body(ex)
+        finally:
+            await ex.close()
+    run(main())
+
+
 def test_the_routing_table_names_are_found():
     names = fastpaths.method_values(generic())
     # ccxt.pro binance's handle_message table, loaded as values
@@ -44,131 +56,111 @@ def test_the_routing_table_names_are_found():
 
 
 def test_a_class_patch_after_the_first_message_is_seen_on_the_next(monkeypatch):
-    async def main():
-        ex = generic()({"enableRateLimit": False})
-        try:
-            client = ex.client(URL)
-            client.dispatch(OTHER)
-            cached = ex._ws_methods.cached()
-            assert cached["handle_order_book"].__func__ is ccxt.pro.binance.handle_order_book
-            assert ex.handle_order_book is ex.handle_order_book      # no new object per load
-            assert vars(ex)["handle_order_book"] is cached["handle_order_book"]
-            calls = []
-            # on ccxt.pro's class, a base of ours
-            monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "class"))
-            client.dispatch(DEPTH)
-            assert calls == [("class", "depthUpdate")]
-            # again, on the same name: a new tag each time
-            monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "again"))
-            client.dispatch(DEPTH)
-            assert calls[-1] == ("again", "depthUpdate")
-            # on a base further up (ccxt.pro's base class): a name binance does not define
-            monkeypatch.setattr(ccxt.pro.Exchange, "handle_trade", recorder(calls, "base"), raising=False)
-            client.dispatch(TRADE)
-            assert calls[-1] != ("base", "trade")   # binance's own handle_trade still precedes it
-            monkeypatch.setattr(ccxt.pro.binance, "handle_trade", recorder(calls, "trade"))
-            client.dispatch(TRADE)
-            assert calls[-1] == ("trade", "trade")
-            # undone: the original runs again
-            monkeypatch.undo()
-            client.dispatch(OTHER)
-            assert ex.handle_order_book.__func__ is ccxt.pro.binance.handle_order_book
-            assert ex.handle_trade.__func__ is ccxt.pro.binance.handle_trade
-        finally:
-            await ex.close()
+    def body(ex):
+        client = ex.client(URL)
+        client.dispatch(OTHER)
+        cached = ex._ws_methods.cached()
+        assert cached["handle_order_book"].__func__ is ccxt.pro.binance.handle_order_book
+        assert ex.handle_order_book is ex.handle_order_book      # no new object per load
+        assert vars(ex)["handle_order_book"] is cached["handle_order_book"]
+        calls = []
+        # on ccxt.pro's class, a base of ours
+        monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "class"))
+        client.dispatch(DEPTH)
+        assert calls == [("class", "depthUpdate")]
+        # again, on the same name: a new tag each time
+        monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "again"))
+        client.dispatch(DEPTH)
+        assert calls[-1] == ("again", "depthUpdate")
+        # on a base further up (ccxt.pro's base class): a name binance does not define
+        monkeypatch.setattr(ccxt.pro.Exchange, "handle_trade", recorder(calls, "base"), raising=False)
+        client.dispatch(TRADE)
+        assert calls[-1] != ("base", "trade")   # binance's own handle_trade still precedes it
+        monkeypatch.setattr(ccxt.pro.binance, "handle_trade", recorder(calls, "trade"))
+        client.dispatch(TRADE)
+        assert calls[-1] == ("trade", "trade")
+        # undone: the original runs again
+        monkeypatch.undo()
+        client.dispatch(OTHER)
+        assert ex.handle_order_book.__func__ is ccxt.pro.binance.handle_order_book
+        assert ex.handle_trade.__func__ is ccxt.pro.binance.handle_trade
 
-    run(main())
+    with_exchange(body)
 
 
 def test_an_instance_assignment_wins_and_is_never_overwritten(monkeypatch):
-    async def main():
-        ex = generic()({"enableRateLimit": False})
-        try:
-            client = ex.client(URL)
-            client.dispatch(OTHER)
-            calls = []
-            mine = recorder(calls, "instance").__get__(ex)
-            ex.handle_order_book = mine
-            client.dispatch(DEPTH)
-            assert calls == [("instance", "depthUpdate")]
-            # a class patch afterwards changes nothing for this instance, as in ccxt.pro
-            monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "class"))
-            client.dispatch(DEPTH)
-            assert calls[-1] == ("instance", "depthUpdate")
-            assert ex.handle_order_book is mine
-            assert "handle_order_book" not in ex._ws_methods.cached()
-            # deleted by the user: the class's, as it is now
-            del ex.handle_order_book
-            client.dispatch(DEPTH)
-            assert calls[-1] == ("class", "depthUpdate")
-            assert "handle_order_book" not in vars(ex)
-        finally:
-            await ex.close()
+    def body(ex):
+        client = ex.client(URL)
+        client.dispatch(OTHER)
+        calls = []
+        mine = recorder(calls, "instance").__get__(ex)
+        ex.handle_order_book = mine
+        client.dispatch(DEPTH)
+        assert calls == [("instance", "depthUpdate")]
+        # a class patch afterwards changes nothing for this instance, as in ccxt.pro
+        monkeypatch.setattr(ccxt.pro.binance, "handle_order_book", recorder(calls, "class"))
+        client.dispatch(DEPTH)
+        assert calls[-1] == ("instance", "depthUpdate")
+        assert ex.handle_order_book is mine
+        assert "handle_order_book" not in ex._ws_methods.cached()
+        # deleted by the user: the class's, as it is now
+        del ex.handle_order_book
+        client.dispatch(DEPTH)
+        assert calls[-1] == ("class", "depthUpdate")
+        assert "handle_order_book" not in vars(ex)
 
-    run(main())
+    with_exchange(body)
 
 
 def test_an_assignment_before_the_first_message_is_kept(monkeypatch):
-    async def main():
-        ex = generic()({"enableRateLimit": False})
-        try:
-            calls = []
-            ex.handle_trade = recorder(calls, "early").__get__(ex)
-            client = ex.client(URL)
-            client.dispatch(TRADE)
-            assert calls == [("early", "trade")]
-            assert "handle_trade" not in ex._ws_methods.cached()
-        finally:
-            await ex.close()
+    def body(ex):
+        calls = []
+        ex.handle_trade = recorder(calls, "early").__get__(ex)
+        client = ex.client(URL)
+        client.dispatch(TRADE)
+        assert calls == [("early", "trade")]
+        assert "handle_trade" not in ex._ws_methods.cached()
 
-    run(main())
+    with_exchange(body)
 
 
 def test_a_class_attribute_that_is_no_longer_a_function_is_not_cached(monkeypatch):
-    async def main():
-        ex = generic()({"enableRateLimit": False})
-        try:
-            client = ex.client(URL)
-            client.dispatch(OTHER)
-            calls = []
+    def body(ex):
+        client = ex.client(URL)
+        client.dispatch(OTHER)
+        calls = []
 
-            def static(client, message):
-                calls.append(("static", message["e"]))
-            monkeypatch.setattr(ccxt.pro.binance, "handle_trade", staticmethod(static))
-            client.dispatch(TRADE)
-            assert calls == [("static", "trade")]
-            assert ex.handle_trade is static
-            assert "handle_trade" not in vars(ex)
-        finally:
-            await ex.close()
+        def static(client, message):
+            calls.append(("static", message["e"]))
+        monkeypatch.setattr(ccxt.pro.binance, "handle_trade", staticmethod(static))
+        client.dispatch(TRADE)
+        assert calls == [("static", "trade")]
+        assert ex.handle_trade is static
+        assert "handle_trade" not in vars(ex)
 
-    run(main())
+    with_exchange(body)
 
 
 def test_a_subclass_and_a_changed_class_get_their_own_methods():
-    async def main():
-        calls = []
+    calls = []
 
-        class Mine(generic()):
+    class Mine(generic()):
+        def handle_order_book(self, client, message):
+            calls.append(("subclass", message["e"]))
+
+    def body(ex):
+        client = ex.client(URL)
+        client.dispatch(DEPTH)
+        assert calls == [("subclass", "depthUpdate")]
+
+        class Other(Mine):
             def handle_order_book(self, client, message):
-                calls.append(("subclass", message["e"]))
+                calls.append(("other", message["e"]))
+        ex.__class__ = Other
+        client.dispatch(DEPTH)
+        assert calls[-1] == ("other", "depthUpdate")
 
-        ex = Mine({"enableRateLimit": False})
-        try:
-            client = ex.client(URL)
-            client.dispatch(DEPTH)
-            assert calls == [("subclass", "depthUpdate")]
-
-            class Other(Mine):
-                def handle_order_book(self, client, message):
-                    calls.append(("other", message["e"]))
-            ex.__class__ = Other
-            client.dispatch(DEPTH)
-            assert calls[-1] == ("other", "depthUpdate")
-        finally:
-            await ex.close()
-
-    run(main())
+    with_exchange(body, Mine)
 
 
 def test_a_class_patch_reaches_a_running_stream(monkeypatch):
