@@ -33,7 +33,8 @@ from ccxt.base.errors import ChecksumError
 from ccxt.base.precise import Precise
 
 from ccxtpro_fast._core import CHECKSUM_KRAKEN_V2
-from ccxtpro_fast.base.exchange import ExchangeMixin
+from ccxtpro_fast._core.diffs import KrakenBookHook
+from ccxtpro_fast.base.exchange import ExchangeMixin, raw_hook
 
 __all__ = ['kraken', 'BookSync']
 
@@ -78,6 +79,16 @@ def _number(value):
     return None if value is None else float(value)
 
 
+def _book_hook(exchange):
+    """The transport's raw-frame hook (compiled, ``KrakenBookHook``): a ``book`` update of
+    a synchronised symbol is applied, truncated, checksummed and resolved in one core call
+    (``_core.diffs.apply_kraken_update``), straight from the frame's bytes, as
+    ``handle_order_book`` does; a mismatch goes to ``_kraken_resync``. Everything else
+    (snapshots, resyncing symbols, other channels, levels of another shape) goes on to
+    orjson and ``handle_message``."""
+    return KrakenBookHook(exchange.book_syncs, exchange._kraken_resync)
+
+
 class kraken(ExchangeMixin, ccxt.pro.kraken):
 
     def describe(self):
@@ -94,6 +105,9 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
         })
 
     def __init__(self, config={}):
+        # before ccxt's __init__, which reads every attribute (handle_raw_message's hook
+        # holds it)
+        self.book_syncs = {}            # symbol -> BookSync
         super().__init__(config)
         # the hot channels, bound once (a subclass overriding a handler is honoured)
         self._kraken_hot = {
@@ -102,7 +116,6 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
             'ticker': self.handle_ticker,
             'ohlc': self.handle_ohlcv,
         }
-        self.book_syncs = {}            # symbol -> BookSync
         self._kraken_resync_ids = {}    # req_id of a resync's subscribe -> symbol
         self._kraken_acked_depths = {}  # symbol -> depth of the last book subscribe ack
         self._kraken_seconds = {}       # 'YYYY-MM-DDTHH:MM:SS' -> ms
@@ -111,6 +124,8 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
         self._kraken_timeframes = {}    # ohlc interval (minutes) -> timeframe
 
     # ------------------------------------------------------------------ dispatch
+
+    handle_raw_message = raw_hook(_book_hook)
 
     def handle_message(self, client, message):
         if type(message) is dict:

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import ccxt.pro
+import orjson
 
 import ccxtpro_fast
 
@@ -26,6 +27,15 @@ def recording(cls):
             self.books: dict[str, list] = {}
             self.ticker_log: list = []
 
+        if hasattr(cls, "handle_raw_message"):
+            def handle_raw_message(self, client, data):
+                # book updates are handled here, before decoding: recorded the same way
+                handled = super().handle_raw_message(client, data)
+                if handled:
+                    self.received += 1
+                    self._record_book(orjson.loads(data))
+                return handled
+
         def handle_message(self, client, message):
             super().handle_message(client, message)
             if isinstance(message, dict) and message.get("channel") in DATA_CHANNELS:
@@ -33,6 +43,9 @@ def recording(cls):
 
         def handle_order_book(self, client, message):
             super().handle_order_book(client, message)
+            self._record_book(message)
+
+        def _record_book(self, message):
             symbol = message["data"][0]["symbol"]
             book = self.orderbooks.get(symbol)
             if book is not None:

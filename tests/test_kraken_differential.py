@@ -66,6 +66,10 @@ def test_same_session_same_unified_results(seed):
                     sync = ours.book_syncs[symbol]
                     # the snapshot and every update carried a checksum and all matched
                     assert sync.verified == len(mine) and sync.resyncs == 0
+                # the updates took the compiled path (the adapter's hook; the snapshots and
+                # anything it declines take handle_order_book)
+                hook = ccxtpro_fast.kraken.handle_raw_message.__get__(ours)
+                assert hook.applied >= sum(len(ours.books[s]) for s in BOOKS) - 2 * len(BOOKS)
 
                 for symbol in ("BTC/USD", "ETH/USD"):
                     assert len(ours.trades[symbol]) > 20

@@ -18,23 +18,26 @@ nothing and returns False, and the adapter's Python path handles the frame in fu
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Check, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.ref cimport PyObject
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t
 from libc.string cimport memcmp
 
 from ccxtpro_fast._core.jsonscan cimport (
     _Keys, _compile_keys, scan_spans, scan_spans_nested, Spans, SPAN_STRING, SPAN_SCALAR,
     SPAN_CONTAINER, SPAN_ABSENT, NEST_OBJECT, NEST_SINGLE,
 )
-from ccxtpro_fast._core.orderbook cimport Asks, Bids, OrderBook, OrderBookSide, okx_crc_of_sides
+from ccxtpro_fast._core.orderbook cimport (
+    Asks, Bids, OrderBook, OrderBookSide, ccxf_truncate, okx_crc_of_sides,
+)
 from ccxtpro_fast._core.timefmt cimport Iso8601
 
 from ccxt.async_support.base.ws.client import Client as _CcxtClient
 
 from ccxtpro_fast._core.dispatch import resolve as _compiled_resolve
 from ccxtpro_fast._core.jsonscan import JSONScanError
-from ccxtpro_fast._core.orderbook import CHECKSUM_OKX
+from ccxtpro_fast._core.orderbook import CHECKSUM_KRAKEN_V2, CHECKSUM_OKX
 
 cdef int _FMT_OKX = CHECKSUM_OKX
+cdef int _FMT_KRAKEN_V2 = CHECKSUM_KRAKEN_V2
 
 # ccxt's resolve does nothing but a dict lookup when no one waits on the hash (the rest
 # of a burst): skipped here then, as long as the client's resolve is that one (or our
@@ -451,6 +454,157 @@ cdef object _bitget_update(bytes data, dict states, dict orderbooks, iso, client
     return True
 
 
+
+# Kraken v2: {"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":..,
+#            "qty":..}],"asks":[..],"checksum":..,"timestamp":"2023-10-06T17:35:55.440295Z"}]}
+cdef tuple _KRAKEN_KEYS = (b'channel', b'type', b'data')
+cdef enum:
+    KR_CHANNEL, KR_TYPE, KR_DATA
+cdef _Keys _kraken_keys
+_compile_keys(_KRAKEN_KEYS, &_kraken_keys)
+cdef tuple _KRAKEN_BOOK_KEYS = (b'symbol', b'bids', b'asks', b'checksum', b'timestamp')
+cdef enum:
+    KB_SYMBOL, KB_BIDS, KB_ASKS, KB_CHECKSUM, KB_TIMESTAMP
+cdef _Keys _kraken_book_keys
+_compile_keys(_KRAKEN_BOOK_KEYS, &_kraken_book_keys)
+cdef enum:
+    KRAKEN_CHECKSUM_DEPTH = 10    # "always calculated over the top 10 price levels"
+
+
+cdef inline int _digits(const char *d, Py_ssize_t at, int n) noexcept:
+    """The n digits at d[at:] as a number, -1 if one is not a digit."""
+    cdef int v = 0, k
+    cdef unsigned c
+    for k in range(n):
+        c = <unsigned>(d[at + k] - 48)
+        if c > 9:
+            return -1
+        v = v * 10 + <int>c
+    return v
+
+
+cdef bint _kraken_ms(const char *d, Py_ssize_t start, Py_ssize_t stop, int64_t *out) noexcept:
+    """v2's 'YYYY-MM-DDTHH:MM:SS.fff...Z' (at least three fraction digits) as epoch ms, as
+    the adapter's _kraken_ms computes it (parse8601 of the second + the first three
+    fraction digits); False for any other text, or a date it cannot be sure of."""
+    cdef Py_ssize_t n = stop - start, k
+    cdef int y, mo, day, h, mi, sec, ms, month_days
+    cdef int64_t days, era, yoe, doy, doe, yy
+    cdef const char *t = d + start
+    if n < 24 or t[4] != b'-' or t[7] != b'-' or t[10] != b'T' or t[13] != b':' or t[16] != b':' \
+            or t[19] != b'.' or t[n - 1] != b'Z':
+        return False
+    y = _digits(t, 0, 4)
+    mo = _digits(t, 5, 2)
+    day = _digits(t, 8, 2)
+    h = _digits(t, 11, 2)
+    mi = _digits(t, 14, 2)
+    sec = _digits(t, 17, 2)
+    ms = _digits(t, 20, 3)
+    for k in range(23, n - 1):
+        if <unsigned>(t[k] - 48) > 9:
+            return False
+    if (y < 1970 or mo < 1 or mo > 12 or day < 1 or h < 0 or h > 23 or mi < 0 or mi > 59
+            or sec < 0 or sec > 59 or ms < 0):
+        return False
+    if mo == 2:
+        month_days = 29 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) else 28
+    elif mo == 4 or mo == 6 or mo == 9 or mo == 11:
+        month_days = 30
+    else:
+        month_days = 31
+    if day > month_days:
+        return False
+    # days from 1970-01-01 (proleptic Gregorian; Howard Hinnant's days_from_civil)
+    yy = y - (1 if mo <= 2 else 0)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * (mo + (-3 if mo > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    out[0] = ((days * 24 + h) * 60 + mi) * 60000 + sec * 1000 + ms
+    return True
+
+
+cdef inline int _kraken_side(OrderBookSide side, const char *d, Spans *sp, int k) except -1:
+    # 1: a level of another shape (the Python path takes the message; see
+    # store_bytes_level_objects)
+    if sp.kind[k] == SPAN_CONTAINER:
+        return side.store_bytes_level_objects(d + sp.start[k], sp.stop[k] - sp.start[k], True)
+    return 0
+
+
+def apply_kraken_update(bytes data not None, dict syncs not None, client):
+    """A Kraken v2 ``book`` update of a synchronised symbol: applied (asks, bids, as
+    exchanges/kraken.py's handle_order_book does: timestamp/datetime set, truncated to
+    the book's depth), its checksum verified (when the symbol verifies) and the waiters
+    resolved. ``syncs`` maps the wire symbol to the adapter's ``BookSync``. True when
+    done; False when nothing was changed, or when a level has another shape than
+    ``{"price":N,"qty":N}`` (the adapter's path then takes the message: applying the
+    levels again changes nothing); the BookSync when the update was applied and its
+    checksum does not match (the adapter resynchronises)."""
+    return _kraken_update(data, syncs, client)
+
+
+cdef object _kraken_update(bytes data, dict syncs, client):
+    cdef const char *d = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef Spans top, bk
+    cdef int64_t checksum = -1, ts
+    cdef PyObject *found
+    cdef PyObject *asks = NULL
+    cdef PyObject *bids = NULL
+    cdef uint32_t got
+    if size < 16 or d[0] != b'{':
+        return False
+    try:
+        if scan_spans_nested(d, 0, size, &_kraken_keys, &top, KR_DATA, &_kraken_book_keys, &bk) != NEST_SINGLE:
+            return False
+    except JSONScanError:
+        return False
+    if (top.kind[KR_CHANNEL] != SPAN_STRING or top.stop[KR_CHANNEL] - top.start[KR_CHANNEL] != 4
+            or memcmp(d + top.start[KR_CHANNEL], b'book', 4) != 0
+            or top.kind[KR_TYPE] != SPAN_STRING or top.stop[KR_TYPE] - top.start[KR_TYPE] != 6
+            or memcmp(d + top.start[KR_TYPE], b'update', 6) != 0):
+        return False
+    if (bk.kind[KB_SYMBOL] != SPAN_STRING or bk.kind[KB_TIMESTAMP] != SPAN_STRING
+            or (bk.kind[KB_BIDS] != SPAN_ABSENT and bk.kind[KB_BIDS] != SPAN_CONTAINER)
+            or (bk.kind[KB_ASKS] != SPAN_ABSENT and bk.kind[KB_ASKS] != SPAN_CONTAINER)):
+        return False
+    if bk.kind[KB_CHECKSUM] != SPAN_ABSENT and not (
+            bk.kind[KB_CHECKSUM] == SPAN_SCALAR
+            and _int64(d, bk.start[KB_CHECKSUM], bk.stop[KB_CHECKSUM], &checksum)):
+        return False
+    if not _kraken_ms(d, bk.start[KB_TIMESTAMP], bk.stop[KB_TIMESTAMP], &ts):
+        return False
+    found = PyDict_GetItemWithError(syncs, PyUnicode_DecodeUTF8(
+        d + bk.start[KB_SYMBOL], bk.stop[KB_SYMBOL] - bk.start[KB_SYMBOL], NULL))
+    if found is NULL:
+        return False
+    sync = <object>found
+    if sync.resyncing:
+        return False
+    book = sync.book
+    if type(book) is not OrderBook or not _plain_sides(book, &asks, &bids):
+        return False
+    if (_kraken_side(<OrderBookSide>asks, d, &bk, KB_ASKS)
+            or _kraken_side(<OrderBookSide>bids, d, &bk, KB_BIDS)):
+        return False
+    PyDict_SetItem(book, 'timestamp', PyLong_FromLongLong(ts))
+    PyDict_SetItem(book, 'datetime', PyUnicode_DecodeUTF8(
+        d + bk.start[KB_TIMESTAMP], bk.stop[KB_TIMESTAMP] - bk.start[KB_TIMESTAMP], NULL))
+    ccxf_truncate(&(<OrderBookSide>asks).s, (<OrderBookSide>asks).depth)
+    ccxf_truncate(&(<OrderBookSide>bids).s, (<OrderBookSide>bids).depth)
+    if sync.verify and checksum >= 0:
+        got = (<OrderBook>book).checksum_crc(_FMT_KRAKEN_V2, KRAKEN_CHECKSUM_DEPTH,
+                                             sync.price_precision, sync.qty_precision)
+        if got != checksum:
+            return sync
+        sync.verified += 1
+        sync.attempts = 0
+    _resolve(client, book, sync.message_hash)
+    return True
+
 # ---------------------------------------------------------------- raw-frame hooks
 #
 # A native adapter's handle_raw_message, compiled: the client's raw-frame callback is one
@@ -592,3 +746,23 @@ cdef class BinanceDepthHook(RawHook):
                 self.applied += 1
                 return 1
         return 1 if self.slow(client, data) else 0
+
+
+cdef class KrakenBookHook(RawHook):
+    """kraken.handle_raw_message: apply_kraken_update; a checksum mismatch goes to
+    ``on_mismatch(client, sync)``."""
+    cdef dict syncs
+    cdef object on_mismatch
+
+    def __init__(self, dict syncs not None, on_mismatch):
+        self.syncs = syncs
+        self.on_mismatch = on_mismatch
+
+    cdef int handle(self, object client, bytes data) except -1:
+        result = _kraken_update(data, self.syncs, client)
+        if result is False:
+            return 0
+        self.applied += 1
+        if result is not True:
+            self.on_mismatch(client, result)
+        return 1

@@ -72,6 +72,7 @@ cdef class OrderBookSide:
     cdef int store_pair(self, object price, object amount) except -1
     cdef int store_delta(self, object delta) except -1
     cdef int store_bytes_levels(self, const char *data, Py_ssize_t size, bint padded=*) except -1
+    cdef int store_bytes_level_objects(self, const char *data, Py_ssize_t size, bint padded=*) except -1
     cdef int store_list(self, list levels) except -1
     cdef list level(self, Py_ssize_t i)
     cdef inline Py_ssize_t length(self):

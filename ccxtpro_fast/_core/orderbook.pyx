@@ -15,7 +15,7 @@ from cpython.long cimport PyLong_AsLongLong
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, int8_t, uint8_t, uint32_t
-from libc.string cimport memchr, memcpy
+from libc.string cimport memchr, memcmp, memcpy
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
 from ccxt.base.exchange import Exchange as _CcxtExchange
@@ -89,6 +89,12 @@ cdef inline bint _json_ws(char c):
     # JSON whitespace only: the old `<= 32` test let control characters through, and (char
     # is signed) every byte >= 0x80 as well
     return c == b' ' or c == b'\n' or c == b'\r' or c == b'\t'
+
+
+cdef inline Py_ssize_t _skip_ws(const char *data, Py_ssize_t i, Py_ssize_t size) noexcept:
+    while i < size and _json_ws(data[i]):
+        i += 1
+    return i
 
 
 cdef int _check_json_number(const char *data, Py_ssize_t size) except -1:
@@ -440,6 +446,91 @@ cdef class OrderBookSide:
             i += 1
         if i != size:
             raise ValueError(f'level array: trailing bytes at {i}')
+        return 0
+
+    cdef int store_bytes_level_objects(self, const char *data, Py_ssize_t size,
+                                       bint padded=False) except -1:
+        """Apply Kraken v2's level list, ``[{"price":N,"qty":N},...]`` with JSON numbers,
+        in order, straight from the text (padded: as for store_bytes_levels). Returns 0 when every level was applied, 1 when
+        a level has another shape (a key besides price/qty, a string or null value): the
+        caller then hands the whole message to the Python path, whose re-application of
+        the levels before it changes nothing (each sets an amount at a price). Malformed
+        JSON raises ValueError, the levels before the bad one applied."""
+        cdef Py_ssize_t i = 0, start, key_start
+        cdef number_t p, a
+        cdef number_t *num
+        cdef int lazy = 0, seen
+        i = _skip_ws(data, i, size)
+        if i >= size or data[i] != b'[':
+            raise ValueError('level list: expected "["')
+        i = _skip_ws(data, i + 1, size)
+        if i < size and data[i] == b']':
+            i += 1
+        else:
+            while True:
+                if i >= size or data[i] != b'{':
+                    raise ValueError(f'level list: expected "{{" at byte {i}')
+                seen = 0
+                i = _skip_ws(data, i + 1, size)
+                while True:
+                    if i >= size or data[i] != b'"':
+                        raise ValueError(f'level list: key expected at byte {i}')
+                    key_start = i + 1
+                    i = key_start
+                    while i < size and data[i] != b'"' and data[i] != b'\\':
+                        i += 1
+                    if i >= size:
+                        raise ValueError('level list: unterminated key')
+                    if data[i] == b'\\':
+                        return 1
+                    if i - key_start == 5 and memcmp(data + key_start, b"price", 5) == 0:
+                        num = &p
+                        seen |= 1
+                    elif i - key_start == 3 and memcmp(data + key_start, b"qty", 3) == 0:
+                        num = &a
+                        seen |= 2
+                    else:
+                        return 1
+                    i = _skip_ws(data, i + 1, size)
+                    if i >= size or data[i] != b':':
+                        raise ValueError(f'level list: ":" expected at byte {i}')
+                    i = _skip_ws(data, i + 1, size)
+                    if i >= size or not (data[i] == b'-' or b'0' <= data[i] <= b'9'):
+                        return 1        # a string, null, true/false or a container
+                    start = i
+                    while (i < size and data[i] != b',' and data[i] != b'}'
+                           and not _json_ws(data[i])):
+                        i += 1
+                    _check_json_number(data + start, i - start)
+                    if padded:
+                        _parse_level_str(data + start, i - start, num, 1 if num == &a else 0, &lazy)
+                    else:
+                        _parse_level_text(data + start, i - start, num, 1 if num == &a else 0, &lazy)
+                    i = _skip_ws(data, i, size)
+                    if i < size and data[i] == b',':
+                        i = _skip_ws(data, i + 1, size)
+                        continue
+                    if i < size and data[i] == b'}':
+                        i += 1
+                        break
+                    raise ValueError(f'level list: "," or "}}" expected at byte {i}')
+                if seen != 3:
+                    return 1            # price or qty missing (or given twice)
+                if not isfinite(p.value) or not isfinite(a.value):
+                    raise DecimalError('not a finite number in level list')
+                if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
+                    raise MemoryError()
+                i = _skip_ws(data, i, size)
+                if i < size and data[i] == b',':
+                    i = _skip_ws(data, i + 1, size)
+                    continue
+                if i < size and data[i] == b']':
+                    i += 1
+                    break
+                raise ValueError(f'level list: expected "," or "]" at byte {i}')
+        i = _skip_ws(data, i, size)
+        if i != size:
+            raise ValueError(f'level list: trailing bytes at {i}')
         return 0
 
     def store(self, price, size, *rest):
