@@ -44,6 +44,13 @@ left out and listed under "Simplifications"):
   precisions the v2 checksum uses, as the instrument channel's ``price_precision`` /
   ``qty_precision``).
 
+Replay (:meth:`Kraken.load_replay`): v2 recordings in the JSONL record format of
+``tests/data/sessions`` (what ``bench/e2e.make_session`` writes). Every data frame is
+sent byte for byte; a subscription gets no snapshot of the simulator's own, the
+recording's first frame of the stream (its snapshot) is the one the client gets, as
+live. The checksum's precisions are not in the frames, so the market specs come from
+the header (``"markets"``: the generator's MarketSpecs).
+
 Simplifications: only v2 (``/v2``; the v1 array protocol is not served, so the recorded
 v1 session in ``tests/data/sessions`` is not replayable here); ``ticker`` with
 ``event_trigger: trades`` is published on the generator's 24h statistics events (after
@@ -60,11 +67,12 @@ import time
 import zlib
 from collections import deque
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import web
 
-from .core import MarketSpec, Protocol, ReplayData, decimals_of, fmt_units, register, to_units
+from .core import MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register, to_units
 from .generator import BookDiff, Candle, Stats, TopOfBook, Trade
 
 SPOT = "spot"
@@ -245,6 +253,11 @@ class Kraken(Protocol):
                         step="0.00000001", price="0.15", ordermin="10"),
         ]
 
+    @property
+    def _replaying(self) -> bool:
+        # a Replay has no generator clock to tick
+        return not hasattr(self.server.source, "tick")
+
     def pair(self, spec: MarketSpec) -> _Pair:
         p = self._pairs.get(id(spec))
         if p is None:
@@ -384,7 +397,9 @@ class Kraken(Protocol):
             self._depths.setdefault(spec.id, set()).add(result["depth"])
         conn.subscribe([stream])
         self._ack(conn, method, result, rid, time_in)
-        if snapshot:
+        # in a replay the recording's own first frame of the stream is the snapshot (the
+        # connection's cursor sends it); there is no generator book to take one from
+        if snapshot and not self._replaying:
             payload = self._snapshot(spec, channel, stream)
             if payload is not None:
                 conn.send_stream(stream, payload)
@@ -644,6 +659,92 @@ class Kraken(Protocol):
 
     # --- replay ---------------------------------------------------------------------------
     def load_replay(self, path: str) -> ReplayData:
-        raise ValueError("the Kraken simulator serves WebSocket v2 only; the recorded Kraken "
-                         "sessions are v1 (array frames on wss://ws.kraken.com) and are checked "
-                         "against the core directly (tests/test_checksum_sessions.py)")
+        """Read a recorded v2 session: every data frame (``book``, ``trade``, ``ticker``,
+        ``ohlc``) becomes a frame of the stream the live server publishes it on, byte for
+        byte; status, heartbeats and acks are dropped (the simulator sends its own).
+
+        A book or ticker frame does not say which subscription it answers (depth, event
+        trigger): that comes from the recorded connection's subscribe request (``send``
+        records) or its ack, with the request's documented defaults. The market specs
+        come from the header's ``markets`` (MarketSpec fields): pair_decimals and
+        lot_decimals, the precisions every checksum is printed with, are not in the
+        frames, so they cannot be synthesized exactly."""
+        header: dict = {}
+        markets: Optional[list] = None
+        subs: dict[str, dict] = {}          # recorded conn -> {(channel, symbol): stream}
+        frames: list[ReplayFrame] = []
+        with open(path, "rb") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                rec = orjson.loads(line)
+                t = rec.get("t")
+                if t == "header":
+                    header = rec
+                    if rec.get("markets"):
+                        markets = [MarketSpec(**m) for m in rec["markets"]]
+                elif t == "connect":
+                    url = urlsplit(rec["addr"])
+                    if url.hostname not in self.ws_hosts:
+                        raise ValueError(f"recording uses an unknown Kraken host: {url.hostname}")
+                    if url.path.rstrip("/") != "/v2":
+                        raise ValueError(
+                            "the Kraken simulator serves WebSocket v2 only; this recording is v1 "
+                            f"(array frames on {rec['addr']}); the recorded v1 sessions are checked "
+                            "against the core directly (tests/test_checksum_sessions.py)")
+                elif t == "send":
+                    req = orjson.loads(rec["data"])
+                    if not isinstance(req, dict):
+                        continue
+                    params = req.get("params")
+                    if req.get("method") == "subscribe" and isinstance(params, dict):
+                        for symbol in params.get("symbol") or ():
+                            stream = self._subscribed_stream(params, symbol)
+                            if stream is not None:
+                                subs.setdefault(rec["conn"], {})[(params.get("channel"), symbol)] = stream
+                elif t == "recv":
+                    text: str = rec["data"]
+                    msg = orjson.loads(text)
+                    if not isinstance(msg, dict):
+                        continue
+                    if msg.get("method") == "subscribe" and msg.get("success"):
+                        result = msg.get("result") or {}
+                        if result.get("channel") == "book" and "depth" in result:
+                            subs.setdefault(rec["conn"], {})[("book", result.get("symbol"))] = \
+                                f"book.{result['depth']}:{result.get('symbol')}"
+                        continue
+                    channel = msg.get("channel")
+                    data = msg.get("data")
+                    if channel not in ("book", "trade", "ticker", "ohlc") or not data:
+                        continue        # status, heartbeat; an empty trade snapshot names no symbol
+                    symbol = data[0].get("symbol")
+                    if channel == "trade":
+                        stream = f"trade:{symbol}"
+                    elif channel == "ohlc":
+                        stream = f"ohlc.{data[0].get('interval')}:{symbol}"
+                    else:
+                        stream = subs.get(rec["conn"], {}).get((channel, symbol))
+                        if stream is None:
+                            raise ValueError(f"a {channel} frame of {symbol} on {rec['conn']} without a "
+                                             "recorded subscription (depth / event_trigger unknown)")
+                    frames.append(ReplayFrame(SPOT, stream, text.encode(), rec["ts"]))
+        if markets is None:
+            raise ValueError("the recording's header has no 'markets' (the pairs' pair_decimals / "
+                             "lot_decimals, which the checksums are printed with)")
+        frames.sort(key=lambda f: f.ts)        # stable: equal stamps keep file order
+        return ReplayData(markets, frames, {}, {"header": header})
+
+    @staticmethod
+    def _subscribed_stream(params: dict, symbol: str) -> Optional[str]:
+        """The stream a subscribe request's symbol is published on, defaults as
+        :meth:`_subscription` applies them."""
+        channel = params.get("channel")
+        if channel == "book":
+            return f"book.{params.get('depth', 10)}:{symbol}"
+        if channel == "ticker":
+            return f"ticker.{params.get('event_trigger', 'trades')}:{symbol}"
+        if channel == "ohlc":
+            return f"ohlc.{params.get('interval', 1)}:{symbol}"
+        if channel == "trade":
+            return f"trade:{symbol}"
+        return None
