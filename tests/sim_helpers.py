@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from pathlib import Path
 
@@ -62,3 +63,20 @@ def tracing(cls):
 
     Tracing.__name__ = f"Tracing{cls.__name__}"
     return Tracing
+
+
+@functools.lru_cache(maxsize=None)
+def sim_markets(exchange_id: str):
+    """The simulator's markets of ``exchange_id`` as ccxt loads them through our adapter,
+    fetched once per test session (the tests then preset them: no REST per test)."""
+    import ccxtpro_fast
+    from ccxtpro_fast import sim
+
+    async def load():
+        async with sim.serve(exchange_id, sim.Generator(seed=1)) as s:
+            ex = s.attach(getattr(ccxtpro_fast, exchange_id)({"enableRateLimit": False}))
+            try:
+                return await ex.load_markets()
+            finally:
+                await ex.close()
+    return asyncio.run(load())

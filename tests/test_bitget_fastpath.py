@@ -8,8 +8,6 @@ levels, computed here by the plain-Python rule (ccxtpro_fast.bench.workloads). T
 frames (in order, with seq going back, bad checksums and new snapshots) go through the
 adapter with the compiled path on and off: every frame must end in the same book,
 resolves and resyncs."""
-import asyncio
-import functools
 import random
 
 import orjson
@@ -18,10 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ccxtpro_fast
-from ccxtpro_fast import sim
 from ccxtpro_fast._core.diffs import apply_bitget_update
 from ccxtpro_fast.bench.workloads import checksum_python_reference
 from ccxtpro_fast.exchanges import bitget as bitget_adapter
+
+from sim_helpers import sim_markets
 
 ARG = {"instType": "SPOT", "channel": "books", "instId": "BTCUSDT"}
 
@@ -45,16 +44,8 @@ class FakeClient:
         return False
 
 
-@functools.lru_cache(maxsize=None)
 def loaded_markets():
-    async def load():
-        async with sim.serve("bitget", sim.Generator(seed=1)) as s:
-            ex = s.attach(ccxtpro_fast.bitget({"enableRateLimit": False}))
-            try:
-                return await ex.load_markets()
-            finally:
-                await ex.close()
-    return asyncio.run(load())
+    return sim_markets("bitget")
 
 
 class Wire:

@@ -6,8 +6,6 @@ public/orderbook, quoted in exchanges/bybit.py's ``_Book.on_message``): a snapsh
 deltas whose ``u`` continues by one. The same frames (in order, with gaps, new
 snapshots, a depth-1 topic) go through the adapter with the compiled path on and off:
 every frame must end in the same book, resolves and resyncs."""
-import asyncio
-import functools
 import random
 
 import orjson
@@ -16,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ccxtpro_fast
-from ccxtpro_fast import sim
 from ccxtpro_fast._core.diffs import apply_bybit_delta
 from ccxtpro_fast.exchanges import bybit as bybit_adapter
+
+from sim_helpers import sim_markets
 
 URL = "ws://127.0.0.1/stream.bybit.com/v5/public/spot"
 
@@ -44,16 +43,8 @@ class FakeClient:
         return False
 
 
-@functools.lru_cache(maxsize=None)
 def loaded_markets():
-    async def load():
-        async with sim.serve("bybit", sim.Generator(seed=1)) as s:
-            ex = s.attach(ccxtpro_fast.bybit({"enableRateLimit": False}))
-            try:
-                return await ex.load_markets()
-            finally:
-                await ex.close()
-    return asyncio.run(load())
+    return sim_markets("bybit")
 
 
 def level(rng, base):

@@ -9,8 +9,6 @@ the adapter with the compiled path on and off: every frame must leave the same b
 timestamp, datetime and resolves."""
 from __future__ import annotations
 
-import asyncio
-import functools
 import random
 
 import orjson
@@ -19,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ccxtpro_fast
-from ccxtpro_fast import sim
 from ccxtpro_fast._core import CHECKSUM_KRAKEN_V2, OrderBook
 from ccxtpro_fast._core.diffs import apply_kraken_update
+
+from sim_helpers import sim_markets
 
 SYMBOL = "BTC/USD"
 HASH = "orderbook@" + SYMBOL
@@ -39,17 +38,8 @@ class FakeClient:
                               result["bids"].tolist(), result["asks"].tolist()))
 
 
-@functools.lru_cache(maxsize=None)
 def loaded_markets():
-    """The simulator's Kraken markets as ccxt loads them, fetched once (then preset)."""
-    async def load():
-        async with sim.serve("kraken", sim.Generator(seed=1)) as s:
-            ex = s.attach(ccxtpro_fast.kraken({"enableRateLimit": False}))
-            try:
-                return await ex.load_markets()
-            finally:
-                await ex.close()
-    return asyncio.run(load())
+    return sim_markets("kraken")
 
 
 def exchange(verify=False):

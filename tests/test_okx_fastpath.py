@@ -9,7 +9,6 @@ The same frames (in order, with gaps, keep-alives, resets and bad checksums) go 
 the adapter with the compiled path on and off: every frame must end in the same book,
 the same resolves and the same resyncs."""
 import asyncio
-import functools
 import random
 
 import orjson
@@ -18,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ccxtpro_fast
-from ccxtpro_fast import sim
 from ccxtpro_fast._core.diffs import apply_okx_update
 from ccxtpro_fast.bench.workloads import checksum_python_reference
 from ccxtpro_fast.exchanges import okx as okx_adapter
+
+from sim_helpers import sim_markets
 
 URL = "ws://127.0.0.1/ws.okx.com/ws/v5/public"
 ARG = {"channel": "books", "instId": "BTC-USDT"}
@@ -47,17 +47,8 @@ class FakeClient:
         self.sent.append(message)
 
 
-@functools.lru_cache(maxsize=None)
 def loaded_markets():
-    """The simulator's OKX markets as ccxt loads them, fetched once (then preset)."""
-    async def load():
-        async with sim.serve("okx", sim.Generator(seed=1)) as s:
-            ex = s.attach(ccxtpro_fast.okx({"enableRateLimit": False}))
-            try:
-                return await ex.load_markets()
-            finally:
-                await ex.close()
-    return asyncio.run(load())
+    return sim_markets("okx")
 
 
 class Wire:

@@ -53,7 +53,8 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 from aiohttp import web
 
-from .core import MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register, to_units
+from .core import (MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register,
+                   session_records, to_units)
 from .generator import BookDiff, Candle, Stats, TopOfBook, Trade
 
 SPOT, LINEAR, INVERSE = "spot", "linear", "inverse"
@@ -487,26 +488,22 @@ class Binance(Protocol):
         conn_kind: dict[str, str] = {}
         snapshots: dict[tuple[str, str], str] = {}
         frames: list[ReplayFrame] = []
-        with open(path, "rb") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                rec = orjson.loads(line)
-                t = rec.get("t")
-                if t == "header":
-                    header = rec
-                elif t == "connect":
-                    conn_kind[rec["conn"]] = self._kind_of_url(rec["addr"], self.ws_hosts)
-                elif t == "http":
-                    url = urlsplit(rec["url"])
-                    kind = self._kind_of_url(rec["url"], self.rest_hosts)
-                    if url.path.endswith("/depth"):
-                        sym = parse_qs(url.query)["symbol"][0].upper()
-                        snapshots[(kind, sym)] = rec["data"]
-                elif t == "recv":
-                    frame = self._replay_frame(rec, conn_kind)
-                    if frame is not None:
-                        frames.append(frame)
+        for rec in session_records(path):
+            t = rec.get("t")
+            if t == "header":
+                header = rec
+            elif t == "connect":
+                conn_kind[rec["conn"]] = self._kind_of_url(rec["addr"], self.ws_hosts)
+            elif t == "http":
+                url = urlsplit(rec["url"])
+                kind = self._kind_of_url(rec["url"], self.rest_hosts)
+                if url.path.endswith("/depth"):
+                    sym = parse_qs(url.query)["symbol"][0].upper()
+                    snapshots[(kind, sym)] = rec["data"]
+            elif t == "recv":
+                frame = self._replay_frame(rec, conn_kind)
+                if frame is not None:
+                    frames.append(frame)
         frames.sort(key=lambda f: f.ts)        # stable: equal stamps keep file order
         markets = self._replay_markets(header, snapshots, frames)
         return ReplayData(markets, frames, snapshots, {"header": header})

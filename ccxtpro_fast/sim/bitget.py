@@ -50,7 +50,8 @@ from typing import Any, Optional
 import orjson
 from aiohttp import web
 
-from .core import MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register, to_units
+from .core import (MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register,
+                   session_records, to_units)
 from .generator import BookDiff, Candle, Stats, Trade
 
 SPOT, LINEAR = "spot", "linear"
@@ -366,17 +367,13 @@ class Bitget(Protocol):
         """A recorded Bitget v1 session -> v2 ``books`` frames (see the module docstring)."""
         header: dict = {}
         frames: list[ReplayFrame] = []
-        with open(path, "rb") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                rec = orjson.loads(line)
-                if rec.get("t") == "header":
-                    header = rec
-                elif rec.get("t") == "recv":
-                    frame = self._replay_frame(rec)
-                    if frame is not None:
-                        frames.append(frame)
+        for rec in session_records(path):
+            if rec.get("t") == "header":
+                header = rec
+            elif rec.get("t") == "recv":
+                frame = self._replay_frame(rec)
+                if frame is not None:
+                    frames.append(frame)
         frames.sort(key=lambda f: f.ts)
         return ReplayData(self._replay_markets(header, frames), frames, {}, {"header": header})
 

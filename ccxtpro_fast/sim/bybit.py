@@ -58,7 +58,8 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
-from .core import MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register, to_units
+from .core import (MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register,
+                   session_records, to_units)
 from .generator import BookDiff, Candle, Stats, TopOfBook, Trade
 
 SPOT, LINEAR, INVERSE = "spot", "linear", "inverse"
@@ -553,24 +554,20 @@ class Bybit(Protocol):
         header: dict = {}
         conn_kind: dict[str, str] = {}
         frames: list[ReplayFrame] = []
-        with open(path, "rb") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                rec = orjson.loads(line)
-                t = rec.get("t")
-                if t == "header":
-                    header = rec
-                elif t == "connect":
-                    kind = urlsplit(rec["addr"]).path.rstrip("/").rsplit("/", 1)[-1]
-                    if kind not in KINDS:
-                        raise ValueError(f"recording uses an unknown Bybit URL: {rec['addr']}")
-                    conn_kind[rec["conn"]] = kind
-                elif t == "recv":
-                    msg = orjson.loads(rec["data"])
-                    if isinstance(msg, dict) and "topic" in msg and "data" in msg:
-                        frames.append(ReplayFrame(conn_kind[rec["conn"]], msg["topic"],
-                                                  rec["data"].encode(), rec["ts"]))
+        for rec in session_records(path):
+            t = rec.get("t")
+            if t == "header":
+                header = rec
+            elif t == "connect":
+                kind = urlsplit(rec["addr"]).path.rstrip("/").rsplit("/", 1)[-1]
+                if kind not in KINDS:
+                    raise ValueError(f"recording uses an unknown Bybit URL: {rec['addr']}")
+                conn_kind[rec["conn"]] = kind
+            elif t == "recv":
+                msg = orjson.loads(rec["data"])
+                if isinstance(msg, dict) and "topic" in msg and "data" in msg:
+                    frames.append(ReplayFrame(conn_kind[rec["conn"]], msg["topic"],
+                                              rec["data"].encode(), rec["ts"]))
         frames.sort(key=lambda fr: fr.ts)
         return ReplayData(_replay_markets(frames), frames, {}, {"header": header})
 

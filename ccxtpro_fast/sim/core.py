@@ -14,6 +14,8 @@ An exchange protocol (``sim/binance.py``, later ``sim/okx.py``) subclasses
 from __future__ import annotations
 
 import asyncio
+
+import orjson
 import logging
 import time
 from dataclasses import dataclass, field
@@ -208,6 +210,15 @@ class ReplayData:
 
 
 _PROTOCOLS: dict[str, type[Protocol]] = {}
+
+
+def session_records(path: str):
+    """The records of a recorded session file (JSONL, ``tests/data/sessions/*.jsonl``
+    format), decoded, blank lines skipped: what every protocol's load_replay reads."""
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                yield orjson.loads(line)
 
 
 def register(cls: type[Protocol]) -> type[Protocol]:

@@ -72,7 +72,8 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
-from .core import MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register, to_units
+from .core import (MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register,
+                   session_records, to_units)
 from .generator import BookDiff, Candle, Stats, TopOfBook, Trade
 
 SPOT = "spot"
@@ -673,61 +674,57 @@ class Kraken(Protocol):
         markets: Optional[list] = None
         subs: dict[str, dict] = {}          # recorded conn -> {(channel, symbol): stream}
         frames: list[ReplayFrame] = []
-        with open(path, "rb") as fh:
-            for line in fh:
-                if not line.strip():
+        for rec in session_records(path):
+            t = rec.get("t")
+            if t == "header":
+                header = rec
+                if rec.get("markets"):
+                    markets = [MarketSpec(**m) for m in rec["markets"]]
+            elif t == "connect":
+                url = urlsplit(rec["addr"])
+                if url.hostname not in self.ws_hosts:
+                    raise ValueError(f"recording uses an unknown Kraken host: {url.hostname}")
+                if url.path.rstrip("/") != "/v2":
+                    raise ValueError(
+                        "the Kraken simulator serves WebSocket v2 only; this recording is v1 "
+                        f"(array frames on {rec['addr']}); the recorded v1 sessions are checked "
+                        "against the core directly (tests/test_checksum_sessions.py)")
+            elif t == "send":
+                req = orjson.loads(rec["data"])
+                if not isinstance(req, dict):
                     continue
-                rec = orjson.loads(line)
-                t = rec.get("t")
-                if t == "header":
-                    header = rec
-                    if rec.get("markets"):
-                        markets = [MarketSpec(**m) for m in rec["markets"]]
-                elif t == "connect":
-                    url = urlsplit(rec["addr"])
-                    if url.hostname not in self.ws_hosts:
-                        raise ValueError(f"recording uses an unknown Kraken host: {url.hostname}")
-                    if url.path.rstrip("/") != "/v2":
-                        raise ValueError(
-                            "the Kraken simulator serves WebSocket v2 only; this recording is v1 "
-                            f"(array frames on {rec['addr']}); the recorded v1 sessions are checked "
-                            "against the core directly (tests/test_checksum_sessions.py)")
-                elif t == "send":
-                    req = orjson.loads(rec["data"])
-                    if not isinstance(req, dict):
-                        continue
-                    params = req.get("params")
-                    if req.get("method") == "subscribe" and isinstance(params, dict):
-                        for symbol in params.get("symbol") or ():
-                            stream = self._subscribed_stream(params, symbol)
-                            if stream is not None:
-                                subs.setdefault(rec["conn"], {})[(params.get("channel"), symbol)] = stream
-                elif t == "recv":
-                    text: str = rec["data"]
-                    msg = orjson.loads(text)
-                    if not isinstance(msg, dict):
-                        continue
-                    if msg.get("method") == "subscribe" and msg.get("success"):
-                        result = msg.get("result") or {}
-                        if result.get("channel") == "book" and "depth" in result:
-                            subs.setdefault(rec["conn"], {})[("book", result.get("symbol"))] = \
-                                f"book.{result['depth']}:{result.get('symbol')}"
-                        continue
-                    channel = msg.get("channel")
-                    data = msg.get("data")
-                    if channel not in ("book", "trade", "ticker", "ohlc") or not data:
-                        continue        # status, heartbeat; an empty trade snapshot names no symbol
-                    symbol = data[0].get("symbol")
-                    if channel == "trade":
-                        stream = f"trade:{symbol}"
-                    elif channel == "ohlc":
-                        stream = f"ohlc.{data[0].get('interval')}:{symbol}"
-                    else:
-                        stream = subs.get(rec["conn"], {}).get((channel, symbol))
-                        if stream is None:
-                            raise ValueError(f"a {channel} frame of {symbol} on {rec['conn']} without a "
-                                             "recorded subscription (depth / event_trigger unknown)")
-                    frames.append(ReplayFrame(SPOT, stream, text.encode(), rec["ts"]))
+                params = req.get("params")
+                if req.get("method") == "subscribe" and isinstance(params, dict):
+                    for symbol in params.get("symbol") or ():
+                        stream = self._subscribed_stream(params, symbol)
+                        if stream is not None:
+                            subs.setdefault(rec["conn"], {})[(params.get("channel"), symbol)] = stream
+            elif t == "recv":
+                text: str = rec["data"]
+                msg = orjson.loads(text)
+                if not isinstance(msg, dict):
+                    continue
+                if msg.get("method") == "subscribe" and msg.get("success"):
+                    result = msg.get("result") or {}
+                    if result.get("channel") == "book" and "depth" in result:
+                        subs.setdefault(rec["conn"], {})[("book", result.get("symbol"))] = \
+                            f"book.{result['depth']}:{result.get('symbol')}"
+                    continue
+                channel = msg.get("channel")
+                data = msg.get("data")
+                if channel not in ("book", "trade", "ticker", "ohlc") or not data:
+                    continue        # status, heartbeat; an empty trade snapshot names no symbol
+                symbol = data[0].get("symbol")
+                if channel == "trade":
+                    stream = f"trade:{symbol}"
+                elif channel == "ohlc":
+                    stream = f"ohlc.{data[0].get('interval')}:{symbol}"
+                else:
+                    stream = subs.get(rec["conn"], {}).get((channel, symbol))
+                    if stream is None:
+                        raise ValueError(f"a {channel} frame of {symbol} on {rec['conn']} without a "
+                                         "recorded subscription (depth / event_trigger unknown)")
+                frames.append(ReplayFrame(SPOT, stream, text.encode(), rec["ts"]))
         if markets is None:
             raise ValueError("the recording's header has no 'markets' (the pairs' pair_decimals / "
                              "lot_decimals, which the checksums are printed with)")

@@ -57,7 +57,8 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
-from .core import MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register, to_units
+from .core import (MarketSpec, Protocol, ReplayData, ReplayFrame, decimals_of, fmt_units, register,
+                   session_records, to_units)
 from .generator import BookDiff, Candle, Stats, TopOfBook, Trade
 
 KIND = "okx"            # one market family: every instrument is served on every connection
@@ -498,37 +499,33 @@ class Okx(Protocol):
         frames: list[ReplayFrame] = []
         prices: dict[str, list] = {}
         sizes: dict[str, list] = {}
-        with open(path, "rb") as fh:
-            for line in fh:
-                if not line.strip():
+        for rec in session_records(path):
+            t = rec.get("t")
+            if t == "header":
+                header = rec
+            elif t == "connect":
+                host = urlsplit(rec["addr"]).hostname or ""
+                if host not in self.ws_hosts:
+                    raise ValueError(f"recording uses an unknown OKX host: {host}")
+            elif t == "recv":
+                text: str = rec["data"]
+                if not text.startswith("{"):
+                    continue        # 'pong'
+                msg = orjson.loads(text)
+                arg = msg.get("arg")
+                if "event" in msg or not isinstance(arg, dict) or "data" not in msg:
                     continue
-                rec = orjson.loads(line)
-                t = rec.get("t")
-                if t == "header":
-                    header = rec
-                elif t == "connect":
-                    host = urlsplit(rec["addr"]).hostname or ""
-                    if host not in self.ws_hosts:
-                        raise ValueError(f"recording uses an unknown OKX host: {host}")
-                elif t == "recv":
-                    text: str = rec["data"]
-                    if not text.startswith("{"):
-                        continue        # 'pong'
-                    msg = orjson.loads(text)
-                    arg = msg.get("arg")
-                    if "event" in msg or not isinstance(arg, dict) or "data" not in msg:
-                        continue
-                    inst, channel = arg.get("instId"), arg.get("channel")
-                    for item in msg["data"]:
-                        if isinstance(item, dict):
-                            for side in ("bids", "asks"):
-                                for lvl in item.get(side, ()):
-                                    prices.setdefault(inst, []).append(lvl[0])
-                                    sizes.setdefault(inst, []).append(lvl[1])
-                            for k in ("px", "last", "bidPx", "askPx"):
-                                if item.get(k):
-                                    prices.setdefault(inst, []).append(item[k])
-                    frames.append(ReplayFrame(KIND, f"{channel}:{inst}", text.encode(), rec["ts"]))
+                inst, channel = arg.get("instId"), arg.get("channel")
+                for item in msg["data"]:
+                    if isinstance(item, dict):
+                        for side in ("bids", "asks"):
+                            for lvl in item.get(side, ()):
+                                prices.setdefault(inst, []).append(lvl[0])
+                                sizes.setdefault(inst, []).append(lvl[1])
+                        for k in ("px", "last", "bidPx", "askPx"):
+                            if item.get(k):
+                                prices.setdefault(inst, []).append(item[k])
+                frames.append(ReplayFrame(KIND, f"{channel}:{inst}", text.encode(), rec["ts"]))
         frames.sort(key=lambda f: f.ts)
         markets = []
         for inst in sorted(prices):
