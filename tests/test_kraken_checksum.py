@@ -206,6 +206,35 @@ def test_whole_numbers_and_trailing_zeros_pad_to_the_precision():
         "300000" "100000000" "300001" "10000000" "299990" "200000000"
 
 
+def _kraken_digits(text: str, precision: int) -> str:
+    # the rule on decimal text: "." and leading zeros removed, padded to the precision
+    whole, _, frac = text.lstrip("-").partition(".")
+    digits = (whole + frac).lstrip("0")
+    return digits + "0" * (precision - len(frac)) if digits else ""
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 8), st.integers(0, 8), st.data())
+def test_wire_text_renders_at_the_pair_precision(pp, qp, data):
+    """Levels stored with their wire text (the compiled v2 path keeps it): the checksum
+    text prints each from the text, at every length and precision it can have."""
+    def number(precision, low):
+        whole = data.draw(st.integers(low, 10 ** 6))
+        frac = data.draw(st.text("0123456789", max_size=precision))
+        return f"{whole}.{frac}" if frac else str(whole)
+
+    ask, bid = number(pp, 2), number(pp, 0)
+    ask_qty, bid_qty = number(qp, 1), number(qp, 1)
+    if float(bid) >= float(ask):
+        bid = "1"
+    book = _core.OrderBook()
+    book["asks"].store_levels([[ask, ask_qty]])
+    book["bids"].store_levels([[bid, bid_qty]])
+    assert book.checksum_text(_core.CHECKSUM_KRAKEN_V2, 10, pp, qp) == (
+        _kraken_digits(ask, pp) + _kraken_digits(ask_qty, qp)
+        + _kraken_digits(bid, pp) + _kraken_digits(bid_qty, qp))
+
+
 # ------------------------------------------------------------------ fixed-format helpers
 
 _ex = ccxtpro_fast.kraken()

@@ -726,6 +726,36 @@ static inline Py_ssize_t ccxf_render_kraken(char *out, double v, const char *tex
     Py_ssize_t k = 0, i, n;
     int leading = 1, frac = -1, plain = 1;
     const char *src = text;
+    if (len && precision >= 0) {
+        /* the common case, wire text of digits and at most one '.': the loop below in
+           one pass without its per-byte bookkeeping (a v2 checksum renders 40 numbers
+           on every update); anything else takes that loop */
+        const char *t = text, *end = text + len, *dot = NULL;
+        char *o = out;
+        if (*t == '-') t++;
+        for (; t < end; t++) {
+            unsigned d = (unsigned)(unsigned char)*t - '0';
+            if (d <= 9) {
+                if (d || o != out) *o++ = *t;       /* leading zeros dropped */
+            } else if (*t == '.' && !dot) {
+                dot = t;
+            } else {
+                goto general;
+            }
+        }
+        frac = dot ? (int)(end - dot - 1) : 0;
+        if (frac <= precision && precision - frac <= 30) {
+            k = o - out;
+            if (k) {
+                memset(o, '0', (size_t)(precision - frac));
+                k += precision - frac;
+            }
+            return k;
+        }
+        frac = -1;
+        k = 0;
+    }
+general:
     if (!len) {
         if (precision >= 0) goto from_float;
         n = ccxf_render_repr(tmp, v);
