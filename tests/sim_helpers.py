@@ -66,14 +66,17 @@ def tracing(cls):
 
 
 @functools.lru_cache(maxsize=None)
-def sim_markets(exchange_id: str):
+def sim_markets(exchange_id: str, protocol: str = None, specs=None):
     """The simulator's markets of ``exchange_id`` as ccxt loads them through our adapter,
-    fetched once per test session (the tests then preset them: no REST per test)."""
+    fetched once per test session (the tests then preset them: no REST per test).
+    ``protocol``: the simulator's (default: the exchange id); ``specs``: a function giving
+    the generator's market specs (default: the protocol's own)."""
     import ccxtpro_fast
     from ccxtpro_fast import sim
 
     async def load():
-        async with sim.serve(exchange_id, sim.Generator(seed=1)) as s:
+        generator = sim.Generator(specs(), seed=1) if specs else sim.Generator(seed=1)
+        async with sim.serve(protocol or exchange_id, generator) as s:
             ex = s.attach(getattr(ccxtpro_fast, exchange_id)({"enableRateLimit": False}))
             try:
                 return await ex.load_markets()

@@ -8,8 +8,6 @@ old, gapped, around a first-after-snapshot event and checkpoints) goes through t
 adapter twice, with the compiled path on and off: every frame must end in the same book
 and the same resolves and resyncs. And the compiled path alone must change nothing when
 it declines a frame."""
-import asyncio
-import functools
 import random
 
 import orjson
@@ -18,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ccxtpro_fast
-from ccxtpro_fast import sim
 from ccxtpro_fast._core.diffs import apply_binance_diff
 from ccxtpro_fast.exchanges import binance as binance_adapter
 
 from binance_helpers import markets
+from sim_helpers import sim_markets
 
 SYMBOLS = {"spot": ("BTC/USDT", "BTCUSDT"), "swap": ("BTC/USDT:USDT", "BTCUSDT")}
 URLS = {"spot": "ws://127.0.0.1/stream.binance.com/ws/0",
@@ -87,17 +85,8 @@ def session(kind, rng, n):
     return [frame(kind, *ev) for ev in sent]
 
 
-@functools.lru_cache(maxsize=None)
 def loaded_markets(exchange_id):
-    """The simulator's markets as ccxt loads them, fetched once (then preset: no I/O)."""
-    async def load():
-        async with sim.serve("binance", sim.Generator(markets(), seed=1)) as s:
-            ex = s.attach(getattr(ccxtpro_fast, exchange_id)({"enableRateLimit": False}))
-            try:
-                return await ex.load_markets()
-            finally:
-                await ex.close()
-    return asyncio.run(load())
+    return sim_markets(exchange_id, "binance", markets)
 
 
 def exchange(kind, client, first, cross):
