@@ -111,3 +111,22 @@ def test_counted_side_refuses_store_json(cls):
     with pytest.raises(TypeError):
         side.store_json(b'[["1","2",3]]')
     assert side.tolist() == [[10.0, 1.0, 2]]
+
+
+@pytest.mark.parametrize("cls", [_core.Asks, _core.Bids])
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 16, 40])
+def test_every_store_position_around_the_top_scan(cls, size):
+    # the search counts the first levels without branches and gallops below them: a
+    # price at, between or beyond every level, on books smaller and larger than that scan
+    ticks = list(range(10, 10 + 2 * size, 2))
+    for probe in range(8, 12 + 2 * size):
+        for amount in ("7", "0"):
+            side = cls([[f"{t}", "1"] for t in ticks])
+            model = {t: 1.0 for t in ticks}
+            side.store_levels([[f"{probe}", amount]])
+            if amount == "0":
+                model.pop(probe, None)
+            else:
+                model[probe] = 7.0
+            expected = sorted(model.items(), reverse=cls is _core.Bids)
+            assert side.tolist() == [[float(p), a] for p, a in expected], (probe, amount)

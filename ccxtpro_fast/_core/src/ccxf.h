@@ -434,12 +434,22 @@ static inline ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos)
 
 /* Storage position of the first level whose key is >= key (n if none). Searches from the
  * top with galloping steps, since most updates hit the first few levels. */
+#define CCXF_TOP_SCAN 8
 CCXF_HOT Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key)
 {
     const ccxf_level *a = side->buf + side->lo;
     Py_ssize_t n = side->n, hi = n, lo, step = 1, mid;
     int is_bid = side->is_bid;
 #define CCXF_KEY_AT(i) (is_bid ? a[i].price : -a[i].price)
+    /* Most updates land in the first levels: count the top ones whose key is >= key
+     * without branches (a gallop's exits there are unpredictable), and search further down
+     * only when they all are. */
+    if (n >= CCXF_TOP_SCAN) {
+        Py_ssize_t above = 0, i;
+        for (i = 1; i <= CCXF_TOP_SCAN; i++) above += CCXF_KEY_AT(n - i) >= key;
+        if (above < CCXF_TOP_SCAN) return n - above;
+        hi = n - CCXF_TOP_SCAN;
+    }
     /* invariant: every key at >= hi is >= key */
     while (hi > 0) {
         Py_ssize_t probe = hi - step;
