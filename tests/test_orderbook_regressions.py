@@ -130,3 +130,26 @@ def test_every_store_position_around_the_top_scan(cls, size):
                 model[probe] = 7.0
             expected = sorted(model.items(), reverse=cls is _core.Bids)
             assert side.tolist() == [[float(p), a] for p, a in expected], (probe, amount)
+
+
+@pytest.mark.parametrize("side", ["asks", "bids"])
+def test_a_plain_level_keeps_an_int_third_item_as_ccxt_does(side):
+    # ccxt stores a new level's list as given, so the sequence kucoin's
+    # parse_order_book_bid_ask appends stays on it (and an update changes only the amount);
+    # ccxt.pro kucoin's books were [price, amount, sequence] where ours were two items
+    import random
+    from ccxt.async_support.base.ws.order_book import OrderBook as CcxtOrderBook
+    rng = random.Random(3)
+    ours, theirs = _core.OrderBook(), CcxtOrderBook()
+    for step in range(3000):
+        delta = [float(rng.randint(1, 40)), float(rng.choice([0, 0, 1, 2, 3]))]
+        if rng.random() < 0.5:
+            delta.append(rng.choice([7, 1612844051663, -(1 << 63), (1 << 63) - 1]))
+        if rng.random() < 0.3:
+            ours[side].store_levels([list(delta)])
+        else:
+            ours[side].storeArray(list(delta))
+        theirs[side].storeArray(list(delta))
+        assert ours[side] == theirs[side], step
+    assert any(len(level) == 3 for level in ours[side])
+    assert ours[side].copy() == theirs[side]

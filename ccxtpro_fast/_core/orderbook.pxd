@@ -71,10 +71,12 @@ cdef class OrderBookSide:
     cdef int store_number(self, number_t *price, number_t *amount) except -1
     cdef int store_pair(self, object price, object amount) except -1
     cdef int store_delta(self, object delta) except -1
+    cdef int store_delta_pair(self, object delta) except -1
     cdef int store_bytes_levels(self, const char *data, Py_ssize_t size, bint padded=*) except -1
     cdef int store_bytes_level_objects(self, const char *data, Py_ssize_t size, bint padded=*) except -1
-    cdef int store_list(self, list levels) except -1
+    cdef int store_list(self, list levels, bint keep_extra=*) except -1
     cdef list level(self, Py_ssize_t i)
+    cdef Py_ssize_t position(self, double price)
     cdef inline Py_ssize_t length(self):
         return self.s.n
 

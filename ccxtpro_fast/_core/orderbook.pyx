@@ -11,7 +11,7 @@ import sys
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.list cimport PyList_GET_SIZE
-from cpython.long cimport PyLong_AsLongLong
+from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, int8_t, uint8_t, uint32_t
@@ -40,6 +40,8 @@ cdef object _iso8601 = _CcxtExchange.iso8601
 cdef Py_ssize_t _UNLIMITED = sys.maxsize
 # an order count is kept as a double: ints beyond 2**53 would not come back exactly
 cdef object _MAX_EXACT_COUNT = 1 << 53
+cdef object _INT64_MIN = -(1 << 63)
+cdef object _INT64_MAX = (1 << 63) - 1
 # Kraken v2 precisions past this are no real pair's: refuse them rather than render text
 # the renderer cannot write exactly (it fell back to a float that overflowed and wrote
 # nothing at all for that number)
@@ -151,6 +153,7 @@ cdef enum:
     EXTRA_FLOAT = 0
     EXTRA_INT = 1
     EXTRA_OBJECT = 2
+    EXTRA_INT64 = 3     # a plain side's kept third item: int64 bits in `extra`
 
 cdef enum:
     FMT_OKX = 1
@@ -287,6 +290,29 @@ def _crc32_uses_pclmul():
     return bool(ccxf_crc32_uses_pclmul())
 
 
+cdef inline object _level_extra(object delta):
+    """The int a plain side keeps as a level's third item (see OrderBookSide.store_delta),
+    or None: an int third item in int64 range; anything else is not kept."""
+    if type(delta) is list:
+        if PyList_GET_SIZE(delta) < 3:
+            return None
+        extra = <object>PyList_GET_ITEM(delta, 2)
+    elif type(delta) is tuple:
+        if PyTuple_GET_SIZE(delta) < 3:
+            return None
+        extra = <object>PyTuple_GET_ITEM(delta, 2)
+    else:
+        try:
+            if len(delta) < 3:
+                return None
+            extra = delta[2]
+        except TypeError:
+            return None
+    if type(extra) is int and _INT64_MIN <= extra <= _INT64_MAX:
+        return extra
+    return None
+
+
 cdef inline object _sequence_item(object seq, Py_ssize_t i):
     if type(seq) is list:
         if i < PyList_GET_SIZE(seq):
@@ -347,8 +373,40 @@ cdef class OrderBookSide:
             parse_number(amount, &a)
         return self.store_number(&p, &a)
 
-    cdef int store_delta(self, object delta) except -1:
+    cdef int store_delta_pair(self, object delta) except -1:
         return self.store_pair(_sequence_item(delta, 0), _sequence_item(delta, 1))
+
+    cdef int store_delta(self, object delta) except -1:
+        cdef number_t p
+        cdef Py_ssize_t pos
+        cdef ccxf_level *lv
+        cdef bint existed
+        cdef long long kept
+        extra = _level_extra(delta)
+        if extra is None:
+            return self.store_delta_pair(delta)
+        # ccxt stores a new level's list as given (parse_order_book_bid_ask appends the
+        # sequence or count as a third item) and then only ever updates its amount
+        price = _sequence_item(delta, 0)
+        parse_number(price, &p)
+        existed = self.position(p.value) >= 0
+        self.store_pair(price, _sequence_item(delta, 1))
+        if not existed:
+            pos = self.position(p.value)
+            if pos >= 0:
+                lv = ccxf_at(&self.s, pos)
+                kept = extra
+                memcpy(&lv.extra, &kept, sizeof(kept))
+                lv.extra_is_int = EXTRA_INT64
+        return 0
+
+    cdef Py_ssize_t position(self, double price):
+        """Storage position of the level at price, -1 if there is none."""
+        cdef double key = ccxf_key(&self.s, price)
+        cdef Py_ssize_t pos = ccxf_lower_bound(&self.s, key)
+        if pos < self.s.n and ccxf_key(&self.s, ccxf_at(&self.s, pos).price) == key:
+            return pos
+        return -1
 
     cdef int store_bytes_levels(self, const char *data, Py_ssize_t size,
                                 bint padded=False) except -1:
@@ -553,7 +611,9 @@ cdef class OrderBookSide:
             levels = list(levels)
         self.store_list(levels)
 
-    cdef int store_list(self, list levels) except -1:
+    cdef int store_list(self, list levels, bint keep_extra=True) except -1:
+        """store_levels for a list. keep_extra: a level keeps an int third item, as
+        ccxt's storeArray keeps the list (False: only price and amount, as store() does)."""
         cdef Py_ssize_t i, n
         cdef PyObject *delta
         cdef PyObject *price
@@ -563,8 +623,13 @@ cdef class OrderBookSide:
         n = PyList_GET_SIZE(levels)
         for i in range(n):
             delta = PyList_GET_ITEM(levels, i)
-            if not (PyList_CheckExact(delta) and PyList_GET_SIZE(<object>delta) >= 2):
-                self.store_delta(<object>delta)
+            if not (PyList_CheckExact(delta) and PyList_GET_SIZE(<object>delta) >= 2) or (
+                    keep_extra and PyList_GET_SIZE(<object>delta) > 2
+                    and PyLong_CheckExact(<object>PyList_GET_ITEM(<object>delta, 2))):
+                if keep_extra:
+                    self.store_delta(<object>delta)
+                else:
+                    OrderBookSide.store_delta_pair(self, <object>delta)
                 continue
             price = PyList_GET_ITEM(<object>delta, 0)
             amount = PyList_GET_ITEM(<object>delta, 1)
@@ -637,6 +702,10 @@ cdef class OrderBookSide:
 
     cdef list level(self, Py_ssize_t i):
         cdef ccxf_level *lv = ccxf_at(&self.s, self.s.n - 1 - i)
+        cdef long long kept
+        if lv.extra_is_int == EXTRA_INT64:
+            memcpy(&kept, &lv.extra, sizeof(kept))
+            return [lv.price, ccxf_amount(lv), kept]
         return [lv.price, ccxf_amount(lv)]
 
     def __len__(self):

@@ -367,7 +367,8 @@ def handle_deltas(self, bookside, deltas):
         own = PyObject_GenericGetDict(self, NULL)
         if 'handle_delta' not in own and 'safe_float' not in own:
             try:
-                (<OrderBookSide>bookside).store_list(deltas)   # what store_levels does for a list
+                # price and amount only, as the loop's store(price, amount)
+                (<OrderBookSide>bookside).store_list(deltas, False)
                 return None
             except Exception:
                 pass
