@@ -127,7 +127,7 @@ def l2_ids(recs):
 
 SESSIONS_BY_EXCHANGE = {
     # name: (exchange id, markets the ccxt handlers need or None, compare every n messages)
-    "bitfinex_book_seq_all": ("bitfinex", None, 1),
+    "bitfinex_book_seq_all": ("bitfinex", None, 1),     # also 7 tickers and trades
     "deribit_book_raw": ("deribit", None, 1),
     "gateio_usdt_futures_order_book_update": ("gate", lambda recs: lambda ex: [
         market(ex, "_".join(i.split("-")[:2]), *i.split("-")[:2], "swap", "USDT")
@@ -159,6 +159,18 @@ def test_recorded_session_books_equal_ccxt_pro_after_every_message(name):
     assert len(old_trace) == len(new_trace)
     for (i, a), (_, b) in zip(old_trace, new_trace):
         assert a == b, f"{name}: books differ after message {i}"
+    # the other channels the session carries that ccxt routes (Bitfinex: ticker, trades)
+    assert plain(old.tickers or {}) == plain(new.tickers or {})
+    assert ({s: plain(list(t)) for s, t in (old.trades or {}).items()}
+            == {s: plain(list(t)) for s, t in (new.trades or {}).items()})
+
+
+def plain(value):
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
 
 
 def test_bitfinex_final_books_match_the_recorded_reference():
