@@ -130,3 +130,21 @@ def test_orderbooks_replaced_by_ccxt_are_read_per_frame():
             finally:
                 await ex.close()
     run(main())
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_recent_routing_keys_are_the_frames_keys(text):
+    # the hooks look a frame's arg/symbol/topic up with a recently made key object when
+    # its bytes are the same: never another key's (same length, other bytes; more keys
+    # than it keeps; non-ASCII text, which it does not keep)
+    import random
+    from ccxtpro_fast._core import diffs
+    rng = random.Random(5)
+    pool = [f"BTC-USDT-{i:02d}".encode() for i in range(40)] + [b"", "ÉTH-€".encode()]
+    keys = [rng.choice(pool[:3] if rng.random() < 0.5 else pool) for _ in range(2000)]
+    got = diffs._recent_keys_for_tests(text, keys)
+    assert got == [k.decode() if text else k for k in keys]
+    assert all(type(g) is (str if text else bytes) for g in got)
+    # a key seen just before comes back as the same object (its hash kept)
+    again = diffs._recent_keys_for_tests(text, [pool[0], pool[0]])
+    assert again[0] is again[1]

@@ -47,8 +47,62 @@ cdef object _COMPILED_RESOLVE = _compiled_resolve
 
 cdef extern from "Python.h":
     object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size, const char *errors)
+    object PyBytes_FromStringAndSize(const char *s, Py_ssize_t size)
+    bint PyUnicode_IS_COMPACT_ASCII(object s)
+    void *PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
     object PyLong_FromLongLong(long long v)
     long long PyLong_AsLongLong(object o) except? -1
+
+cdef enum:
+    _RECENT_KEYS = 16
+
+
+cdef class _RecentKeys:
+    """The routing keys frames carried last (a push's raw ``arg`` bytes, a symbol or topic
+    as text): a frame whose key is one of them is looked up with that object, whose hash
+    is kept, instead of one made and hashed per frame. Only the key object is reused;
+    every lookup is made afresh in the caller's dict."""
+    cdef list keys
+    cdef Py_ssize_t next
+    cdef bint text
+
+    def __cinit__(self, bint text):
+        self.keys = [('' if text else b'')] * _RECENT_KEYS
+        self.next = 0
+        self.text = text
+
+    cdef object get(self, const char *data, Py_ssize_t size):
+        cdef Py_ssize_t i
+        for i in range(_RECENT_KEYS):
+            key = self.keys[i]
+            if self.text:
+                # only compact ASCII strs are kept: their data is the UTF-8 text
+                if (PyUnicode_GET_LENGTH(key) == size
+                        and memcmp(PyUnicode_DATA(key), data, size) == 0):
+                    return key
+            elif PyBytes_GET_SIZE(key) == size and memcmp(PyBytes_AS_STRING(key), data, size) == 0:
+                return key
+        if self.text:
+            fresh = PyUnicode_DecodeUTF8(data, size, NULL)
+            if not PyUnicode_IS_COMPACT_ASCII(fresh):
+                return fresh
+        else:
+            fresh = PyBytes_FromStringAndSize(data, size)
+        self.keys[self.next] = fresh
+        self.next = (self.next + 1) % _RECENT_KEYS
+        return fresh
+
+
+def _recent_keys_for_tests(bint text, list keys):
+    """What a fresh _RecentKeys gives for each bytes in keys, in order."""
+    cdef _RecentKeys recent = _RecentKeys(text)
+    return [recent.get(PyBytes_AS_STRING(k), PyBytes_GET_SIZE(k)) for k in keys]
+
+
+cdef _RecentKeys _arg_keys = _RecentKeys(False)
+cdef _RecentKeys _text_keys = _RecentKeys(True)
+
 
 cdef bytes _PREFIX = b'{"e":"depthUpdate"'
 # the order of the spans below
@@ -165,8 +219,8 @@ cdef object _binance_diff(bytes data, dict states, client):
     if futures and not (sp.kind[K_PREV] == SPAN_SCALAR
                         and _int64(d, sp.start[K_PREV], sp.stop[K_PREV], &prev)):
         return False
-    found = PyDict_GetItemWithError(states, PyUnicode_DecodeUTF8(d + sp.start[K_S],
-                                                        sp.stop[K_S] - sp.start[K_S], NULL))
+    found = PyDict_GetItemWithError(states, _text_keys.get(d + sp.start[K_S],
+                                                           sp.stop[K_S] - sp.start[K_S]))
     if found is NULL:
         return False
     state = <object>found
@@ -278,7 +332,8 @@ cdef object _okx_update(bytes data, dict routes, dict orderbooks, iso, client, b
             up.kind[U_CHECKSUM] == SPAN_SCALAR
             and _signed_int64(d, up.start[U_CHECKSUM], up.stop[U_CHECKSUM], &checksum)):
         return False
-    found = PyDict_GetItemWithError(routes, data[top.start[P_ARG]:top.stop[P_ARG]])
+    found = PyDict_GetItemWithError(routes, _arg_keys.get(d + top.start[P_ARG],
+                                                         top.stop[P_ARG] - top.start[P_ARG]))
     if found is NULL:
         return False
     symbol, message_hash = <tuple>found
@@ -358,8 +413,8 @@ cdef object _bybit_delta(bytes data, dict states, dict orderbooks, client):
             inner.kind[YD_SEQ] == SPAN_SCALAR
             and _int64(d, inner.start[YD_SEQ], inner.stop[YD_SEQ], &seq)):
         return False
-    found = PyDict_GetItemWithError(states, PyUnicode_DecodeUTF8(d + top.start[Y_TOPIC],
-                                                        top.stop[Y_TOPIC] - top.start[Y_TOPIC], NULL))
+    found = PyDict_GetItemWithError(states, _text_keys.get(d + top.start[Y_TOPIC],
+                                                           top.stop[Y_TOPIC] - top.start[Y_TOPIC]))
     if found is NULL:
         return False
     state = <object>found
@@ -427,7 +482,8 @@ cdef object _bitget_update(bytes data, dict states, dict orderbooks, iso, client
     if has_checksum and not (up.kind[GU_CHECKSUM] == SPAN_SCALAR and _signed_int64(
             d, up.start[GU_CHECKSUM], up.stop[GU_CHECKSUM], &checksum)):
         return False
-    found = PyDict_GetItemWithError(states, data[top.start[P_ARG]:top.stop[P_ARG]])
+    found = PyDict_GetItemWithError(states, _arg_keys.get(d + top.start[P_ARG],
+                                                         top.stop[P_ARG] - top.start[P_ARG]))
     if found is NULL:
         return False
     st = <object>found
@@ -577,8 +633,8 @@ cdef object _kraken_update(bytes data, dict syncs, client):
         return False
     if not _kraken_ms(d, bk.start[KB_TIMESTAMP], bk.stop[KB_TIMESTAMP], &ts):
         return False
-    found = PyDict_GetItemWithError(syncs, PyUnicode_DecodeUTF8(
-        d + bk.start[KB_SYMBOL], bk.stop[KB_SYMBOL] - bk.start[KB_SYMBOL], NULL))
+    found = PyDict_GetItemWithError(syncs, _text_keys.get(
+        d + bk.start[KB_SYMBOL], bk.stop[KB_SYMBOL] - bk.start[KB_SYMBOL]))
     if found is NULL:
         return False
     sync = <object>found
