@@ -377,7 +377,7 @@ cdef class OrderBookSide:
         return self.store_pair(_sequence_item(delta, 0), _sequence_item(delta, 1))
 
     cdef int store_delta(self, object delta) except -1:
-        cdef number_t p
+        cdef number_t p, a
         cdef Py_ssize_t pos
         cdef ccxf_level *lv
         cdef bint existed
@@ -387,10 +387,15 @@ cdef class OrderBookSide:
             return self.store_delta_pair(delta)
         # ccxt stores a new level's list as given (parse_order_book_bid_ask appends the
         # sequence or count as a third item) and then only ever updates its amount
-        price = _sequence_item(delta, 0)
-        parse_number(price, &p)
+        parse_number(_sequence_item(delta, 0), &p)
+        amount = _sequence_item(delta, 1)
+        if amount is None:
+            a.value = 0.0
+            a.len = 0
+        else:
+            parse_number(amount, &a)
         existed = self.position(p.value) >= 0
-        self.store_pair(price, _sequence_item(delta, 1))
+        self.store_number(&p, &a)
         if not existed:
             pos = self.position(p.value)
             if pos >= 0:
