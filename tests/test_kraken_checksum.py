@@ -277,3 +277,56 @@ def test_trade_cost_equals_ccxt_precise(price, qty):
     trade = ex.trades["BTC/USD"][-1]
     assert trade["cost"] == float(Precise.string_mul(str(price), str(qty)))
     assert trade["price"] == float(str(price)) and trade["amount"] == float(str(qty))
+
+
+# ---------------------------------------------------------------- the word-move renderer
+# ccxf_kraken_text16 (a checksum's numbers from short plain wire text by whole-word moves)
+# must write exactly what the general byte-by-byte renderer writes, and decline the rest.
+
+_number_text = st.text(alphabet="0123456789.-e+", min_size=1, max_size=23)
+_plain_text = st.builds(
+    lambda whole, frac, dot: whole + ("." + frac if dot else ""),
+    st.text(alphabet="0123456789", min_size=1, max_size=12),
+    st.text(alphabet="0123456789", min_size=0, max_size=10),
+    st.booleans(),
+)
+
+
+def _general(text, precision):
+    try:
+        return _core.orderbook._kraken_number_for_tests(text, precision, False)
+    except ValueError:      # not a number at all: the renderer is never given one
+        return None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=_number_text, precision=st.integers(0, 32))
+def test_word_moves_write_what_the_byte_loop_writes(text, precision):
+    fast = _core.orderbook._kraken_number_for_tests(text, precision, True)
+    if fast is not None:
+        assert fast == _general(text, precision)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=_plain_text, precision=st.integers(0, 30))
+def test_word_moves_take_every_short_plain_number_that_fits(text, precision):
+    fast = _core.orderbook._kraken_number_for_tests(text, precision, True)
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    if len(text) <= 16 and decimals <= precision:
+        assert fast is not None
+        assert fast == _general(text, precision)
+        # and it is Kraken's form: no point, no leading zeros, `precision` decimals
+        units = _units(text, precision)
+        assert fast == (str(units) if units else "")
+    else:
+        assert fast is None
+
+
+@pytest.mark.parametrize("text, precision, expected", [
+    ("45285.2", 1, "452852"), ("0.00100000", 8, "100000"), ("0.001", 8, "100000"),
+    ("1234567890123456", 0, "1234567890123456"), ("0.0", 3, ""), ("5.", 2, "500"),
+    ("0012.30", 4, "123000"), ("9.99", 30, "999" + "0" * 28),
+])
+def test_word_moves_on_the_documented_and_edge_forms(text, precision, expected):
+    assert _core.orderbook._kraken_number_for_tests(text, precision, True) == expected
+    assert _general(text, precision) == expected

@@ -38,6 +38,8 @@ cdef extern from "ccxf.h":
     Py_ssize_t ccxf_render_js(char *out, double v)
     Py_ssize_t ccxf_render_kraken(char *out, double v, const char *text, uint8_t len,
                                   int precision)
+    Py_ssize_t ccxf_kraken_text16(char *out, const char *text, Py_ssize_t len,
+                                  int precision) nogil
     double ccxf_key(const ccxf_side *side, double price) nogil
     ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos) nogil
     Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key) nogil

@@ -15,7 +15,7 @@ from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, int8_t, uint8_t, uint32_t
-from libc.string cimport memchr, memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy, memset
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
 from ccxt.base.exchange import Exchange as _CcxtExchange
@@ -85,6 +85,50 @@ cdef inline Py_ssize_t _kraken_number(char *out, double v, const char *text, uin
         raise ValueError(f'Kraken v2 checksum: {v!r} came without text and cannot be '
                          f'written exactly at {precision} decimals')
     return n
+
+
+cdef inline Py_ssize_t _kraken_level(char *out, ccxf_level *lv, int price_precision,
+                                     int amount_precision) except -1:
+    # a level's two numbers in Kraken's form: from the kept wire text by word moves when
+    # it is short and plain (ccxf_kraken_text16), else by the general renderer, which
+    # alone needs a lazily stored amount's value
+    cdef Py_ssize_t n = -2, m = -2
+    if price_precision >= 0:
+        n = ccxf_kraken_text16(out, lv.price_text, lv.price_len, price_precision)
+    if n == -2:
+        n = _kraken_number(out, lv.price, lv.price_text, lv.price_len, price_precision)
+    if amount_precision >= 0:
+        m = ccxf_kraken_text16(out + n, lv.amount_text, lv.amount_len, amount_precision)
+    if m == -2:
+        m = _kraken_number(out + n, ccxf_amount(lv), lv.amount_text, lv.amount_len,
+                           amount_precision)
+    return n + m
+
+
+def _kraken_number_for_tests(text, int precision, bint word_moves):
+    """Kraken's form of one number's wire text (str) at `precision`, by the general
+    renderer or by the word-move path (None where that path declines the text), read
+    from a level's text field as the checksum reads it."""
+    cdef ccxf_level lv
+    cdef char out[256]
+    cdef Py_ssize_t n
+    data = text.encode('ascii')
+    if len(data) > 23:      # CCXF_TEXT_MAX
+        raise ValueError('longer than a level keeps')
+    memset(&lv, 0x55, sizeof(lv))      # bytes past the text are not zeros in a real level
+    memcpy(lv.price_text, <const char *>data, len(data))
+    lv.price_len = <uint8_t>len(data)
+    if word_moves:
+        n = ccxf_kraken_text16(out, lv.price_text, lv.price_len, precision)
+        if n == -2:
+            return None
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float('nan')     # text the store would refuse; only its bytes count
+        n = _kraken_number(out, value, lv.price_text, lv.price_len, precision)
+    return out[:n].decode('ascii')
 
 
 cdef inline bint _json_ws(char c):
@@ -1317,17 +1361,11 @@ cdef class OrderBook(dict):
             elif price_precision > _MAX_KRAKEN_PRECISION or amount_precision > _MAX_KRAKEN_PRECISION:
                 raise ValueError(f'Kraken v2 precisions above {_MAX_KRAKEN_PRECISION} decimals')
             for j in range(na):
-                lv = ccxf_at(&asks.s, asks.s.n - 1 - j)
-                o += _kraken_number(buf + o, lv.price, lv.price_text, lv.price_len,
-                                    price_precision)
-                o += _kraken_number(buf + o, ccxf_amount(lv), lv.amount_text, lv.amount_len,
-                                    amount_precision)
+                o += _kraken_level(buf + o, ccxf_at(&asks.s, asks.s.n - 1 - j),
+                                   price_precision, amount_precision)
             for j in range(nb):
-                lv = ccxf_at(&bids.s, bids.s.n - 1 - j)
-                o += _kraken_number(buf + o, lv.price, lv.price_text, lv.price_len,
-                                    price_precision)
-                o += _kraken_number(buf + o, ccxf_amount(lv), lv.amount_text, lv.amount_len,
-                                    amount_precision)
+                o += _kraken_level(buf + o, ccxf_at(&bids.s, bids.s.n - 1 - j),
+                                   price_precision, amount_precision)
             return o
         raise ValueError(f'unknown checksum format {fmt}')
 

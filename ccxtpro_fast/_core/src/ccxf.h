@@ -10,6 +10,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <math.h>
@@ -809,6 +810,75 @@ from_float:
         }
         return ccxf_render_digits(out, n);
     }
+}
+
+/* ccxf_render_kraken for a level's kept wire text of 1-16 bytes, digits and at most one
+ * '.', that fits `precision` (0-30 zeros to pad): the same bytes from whole-word moves
+ * instead of a branch per byte. The 16 bytes from text must be readable (a level's text
+ * fields are), and out needs 48 writable bytes. Returns -2 for any other text, which
+ * ccxf_render_kraken decides. */
+_Static_assert(offsetof(ccxf_level, amount_text) + 16 <= sizeof(ccxf_level),
+               "ccxf_kraken_text16 reads 16 bytes from a level's text fields");
+CCXF_HOT Py_ssize_t ccxf_kraken_text16(char *out, const char *text, Py_ssize_t len,
+                                      int precision)
+{
+    const uint64_t zeros = 0x3030303030303030ULL;
+    uint64_t lo, hi, vlo, vhi, dl, dh, tl, th, nlo, nhi;
+    char tmp[48];
+    Py_ssize_t dot, skip, digits, pad;
+    int frac;
+    if (len < 1 || len > 16 || precision < 0) return -2;
+    memcpy(&lo, text, 8);
+    memcpy(&hi, text + 8, 8);
+    /* the first '.' */
+    dl = lo ^ 0x2E2E2E2E2E2E2E2EULL;
+    dh = hi ^ 0x2E2E2E2E2E2E2E2EULL;
+    tl = (dl - 0x0101010101010101ULL) & ~dl & 0x8080808080808080ULL;
+    th = (dh - 0x0101010101010101ULL) & ~dh & 0x8080808080808080ULL;
+    dot = tl ? (__builtin_ctzll(tl) >> 3) : th ? 8 + (__builtin_ctzll(th) >> 3) : 16;
+    if (dot >= len) dot = 16;
+    frac = dot < 16 ? (int)(len - dot - 1) : 0;
+    pad = precision - frac;
+    if (pad < 0 || pad > 30) return -2;
+    /* for the checks: that '.' read as '0', and the bytes past the text as '0' too */
+    vlo = lo;
+    vhi = hi;
+    if (dot < 8) vlo ^= (uint64_t)('.' ^ '0') << (8 * dot);
+    else if (dot < 16) vhi ^= (uint64_t)('.' ^ '0') << (8 * (dot - 8));
+    if (len < 8) {
+        uint64_t keep = (1ULL << (8 * len)) - 1;
+        vlo = (vlo & keep) | (zeros & ~keep);
+        vhi = zeros;
+    } else if (len < 16) {
+        uint64_t keep = len == 8 ? 0 : (1ULL << (8 * (len - 8))) - 1;
+        vhi = (vhi & keep) | (zeros & ~keep);
+    }
+    /* every byte a digit (a second '.' or a sign is not) */
+    if (!(ccxf_is_8digits(vlo) && ccxf_is_8digits(vhi))) return -2;
+    /* leading zeros, and the point among them ("0.00123"), are dropped */
+    nlo = vlo ^ zeros;
+    nhi = vhi ^ zeros;
+    skip = nlo ? (__builtin_ctzll(nlo) >> 3) : nhi ? 8 + (__builtin_ctzll(nhi) >> 3) : 16;
+    if (skip >= len) return 0;      /* all zeros: nothing, as the byte loop writes */
+    memcpy(tmp, &lo, 8);
+    memcpy(tmp + 8, &hi, 8);
+    memset(tmp + 16, '0', 32);
+    memcpy(out, tmp + skip, 16);
+    digits = len - skip;
+    if (dot < 16 && dot > skip) {
+        /* the point sits among the kept digits: close the gap */
+        memcpy(out + (dot - skip), tmp + dot + 1, 16);
+        digits -= 1;
+    } else if (dot == skip) {
+        /* cannot be: the point reads as '0' and skip stops at a non-zero byte */
+        return -2;
+    }
+    /* pad with up to 30 '0's: four word stores, the excess overwritten by what follows */
+    memcpy(out + digits, &zeros, 8);
+    memcpy(out + digits + 8, &zeros, 8);
+    memcpy(out + digits + 16, &zeros, 8);
+    memcpy(out + digits + 24, &zeros, 8);
+    return digits + pad;
 }
 
 /* book checksums: crc32 folded with PCLMULQDQ where the CPU has it */
