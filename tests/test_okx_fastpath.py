@@ -184,6 +184,10 @@ DECLINED = [
     ("an update and a number", lambda f: f.replace(b'}]}', b'},1]}')),
     ("data repeated as a number", lambda f: f[:-1] + b',"data":0}'),
     ("data repeated as two updates", lambda f: f[:-1] + b',"data":[{},{}]}'),
+    # a level array's end is found as its first "]" followed by "]" (jsonscan._level_keys):
+    # a shape where that is not the end declines, never yields other levels
+    ("a level ending in a list", lambda f: f.replace(b'"0","1"]]', b'"0",["1"]]]')),
+    ('"]]" inside a level string', lambda f: f.replace(b'"0","1"]]', b'"0","1]]"]]')),
 ]
 
 

@@ -22,7 +22,7 @@ from libc.stdint cimport int64_t, uint32_t
 from libc.string cimport memcmp
 
 from ccxtpro_fast._core.jsonscan cimport (
-    _Keys, _compile_keys, scan_spans, scan_spans_nested, Spans, SPAN_STRING, SPAN_SCALAR,
+    _Keys, _compile_keys, _level_keys, scan_spans, scan_spans_nested, Spans, SPAN_STRING, SPAN_SCALAR,
     SPAN_CONTAINER, SPAN_ABSENT, NEST_OBJECT, NEST_SINGLE,
 )
 from ccxtpro_fast._core.orderbook cimport (
@@ -111,6 +111,7 @@ cdef enum:
     K_S, K_FIRST, K_LAST, K_PREV, K_TIME, K_BIDS, K_ASKS
 cdef _Keys _keys
 _compile_keys(_KEYS, &_keys)
+_level_keys(&_keys, (b'b', b'a'))
 
 
 cdef inline bint _int64(const char *d, Py_ssize_t start, Py_ssize_t stop, int64_t *out) noexcept:
@@ -295,6 +296,7 @@ cdef enum:
     U_ASKS, U_BIDS, U_TS, U_CHECKSUM, U_PREV, U_SEQ
 cdef _Keys _okx_update_keys
 _compile_keys(_OKX_UPDATE_KEYS, &_okx_update_keys)
+_level_keys(&_okx_update_keys, (b'asks', b'bids'))
 
 
 def apply_okx_update(bytes data not None, dict routes not None, dict orderbooks not None,
@@ -370,6 +372,7 @@ cdef enum:
     YD_BIDS, YD_ASKS, YD_U, YD_SEQ
 cdef _Keys _bybit_data_keys
 _compile_keys(_BYBIT_DATA_KEYS, &_bybit_data_keys)
+_level_keys(&_bybit_data_keys, (b'b', b'a'))
 
 
 def apply_bybit_delta(bytes data not None, dict states not None, dict orderbooks not None,
@@ -442,6 +445,7 @@ cdef enum:
     GU_ASKS, GU_BIDS, GU_CHECKSUM, GU_SEQ, GU_TS, GU_A, GU_B
 cdef _Keys _bitget_update_keys
 _compile_keys(_BITGET_UPDATE_KEYS, &_bitget_update_keys)
+_level_keys(&_bitget_update_keys, (b'asks', b'bids', b'a', b'b'))
 
 
 def apply_bitget_update(bytes data not None, dict states not None, dict orderbooks not None,

@@ -9,6 +9,7 @@ cdef struct _Keys:
     const char *ptr[MAX_FIELDS]
     Py_ssize_t len[MAX_FIELDS]
     signed char single[256]     # a one-byte key -> its index (the first one), -1: none
+    unsigned char levels[MAX_FIELDS]    # 1: the key's array is a level array (_level_keys)
 
 cdef enum SpanKind:
     SPAN_ABSENT = 0
@@ -23,6 +24,7 @@ cdef struct Spans:
     unsigned char kind[MAX_FIELDS]
 
 cdef int _compile_keys(tuple keys, _Keys *ks) except -1
+cdef int _level_keys(_Keys *ks, tuple names) except -1
 cdef Py_ssize_t _container_end(const char *d, Py_ssize_t i, Py_ssize_t end) except -1
 cdef int scan_spans(const char *d, Py_ssize_t start, Py_ssize_t stop, const _Keys *ks,
                     Spans *out) except -1

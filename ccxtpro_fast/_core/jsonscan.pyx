@@ -12,7 +12,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport int64_t, int8_t
-from libc.string cimport memset
+from libc.string cimport memchr, memcmp, memset
 
 import orjson
 
@@ -263,6 +263,7 @@ cdef int _compile_keys(tuple keys, _Keys *ks) except -1:
     if n > MAX_FIELDS:
         raise ValueError(f'at most {MAX_FIELDS} keys')
     memset(ks.single, -1, sizeof(ks.single))
+    memset(ks.levels, 0, sizeof(ks.levels))
     for k in range(n):
         key = keys[k]
         if type(key) is not bytes:
@@ -275,6 +276,41 @@ cdef int _compile_keys(tuple keys, _Keys *ks) except -1:
                 ks.single[c] = <signed char>k
     ks.n = n
     return 0
+
+
+cdef int _level_keys(_Keys *ks, tuple names) except -1:
+    """Mark keys of ks whose array values are order-book level arrays, ``[[..],[..]]``
+    with flat levels, as every exchange the raw hooks read sends them: the scan then finds
+    their end as the first ``]`` followed by ``]`` instead of matching every bracket and
+    quote. The span is only as good as that shape: the caller must hand it to a strict
+    parser of level arrays (``OrderBookSide.store_bytes_levels``), which refuses any slice
+    that is not exactly one, so another shape (a level holding a list, a ``]]`` inside a
+    string) raises or makes the rest of the scan fail; it never yields other levels."""
+    cdef Py_ssize_t k
+    for name in names:
+        for k in range(ks.n):
+            if ks.len[k] == len(name) and memcmp(ks.ptr[k], <const char *>name, ks.len[k]) == 0:
+                ks.levels[k] = 1
+                break
+        else:
+            raise ValueError(f'{name!r} is not one of the keys')
+    return 0
+
+
+cdef inline Py_ssize_t _level_array_end(const char *d, Py_ssize_t i, Py_ssize_t end) except -1:
+    """i is at the '[' of a level array (see _level_keys); returns the index just past
+    it: past its "[]", or past the first ']' followed (after whitespace) by ']'."""
+    cdef const char *close
+    cdef Py_ssize_t j = _ws(d, i + 1, end)
+    if j < end and d[j] == b']':
+        return j + 1
+    while True:
+        close = <const char *>memchr(d + j, b']', end - j)
+        if close == NULL:
+            raise JSONScanError('truncated level array')
+        j = _ws(d, close - d + 1, end)
+        if j < end and d[j] == b']':
+            return j + 1
 
 
 cdef inline Py_ssize_t _match(const _Keys *ks, const char *key, Py_ssize_t klen) noexcept:
@@ -398,6 +434,8 @@ cdef Py_ssize_t _object_spans(const char *d, Py_ssize_t i, Py_ssize_t stop, cons
         elif c == b'[' or c == b'{':
             if k >= 0 and k == nest:
                 j = _nested_value(d, i, stop, inner_ks, inner, nested)
+            elif k >= 0 and ks.levels[k] and c == b'[':
+                j = _level_array_end(d, i, stop)
             else:
                 j = _container_end(d, i, stop)
             if k >= 0:
