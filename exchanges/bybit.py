@@ -2,7 +2,7 @@
 (order book, bid/ask, trades, tickers, OHLCV) replaced.
 
 What changes against ccxt.pro (everything else -- private streams, order entry, auth,
-un-watch, subscription bookkeeping -- is ccxt.pro's code, reached through ``super()``):
+other un-watches, subscription bookkeeping -- is ccxt.pro's code, reached through ``super()``):
 
 * dispatch: ccxt.pro rebuilds a 24-entry dict of bound methods and runs its error and
   pong checks on every message; here a data message (it has a ``topic``) goes straight
@@ -20,6 +20,9 @@ un-watch, subscription bookkeeping -- is ccxt.pro's code, reached through ``supe
   snapshot in time);
 * trades and OHLCV are built directly (same dicts/lists as ccxt's parsers; exotic rows
   fall back to ccxt's ``parse_ws_trade``); tickers keep ccxt's ``parse_ticker``.
+* un-watching a book unsubscribes the depth that was subscribed (ccxt.pro's default
+  for contracts is a depth it never subscribed, so the topic stayed live and the next
+  watch was refused).
 
 Unified results are identical to ccxt.pro's on the same messages (tests/test_bybit_*).
 """
@@ -426,6 +429,39 @@ class bybit(ExchangeMixin, ccxt.pro.bybit):
             client.resolve(parsed, 'ticker:' + symbol)
 
         return on_ticker
+
+    # ------------------------------------------------------------------ un-watch
+
+    async def un_watch_order_book_for_symbols(self, symbols, params={}):
+        """ccxt.pro's, unsubscribing the depth that was subscribed.
+
+        Without a ``limit`` ccxt.pro unsubscribes ``orderbook.500.<id>`` for contracts
+        while its ``watch_order_book`` subscribed ``orderbook.50.<id>``: the live topic
+        stays subscribed and the next watch of the symbol fails with Bybit's "already
+        subscribed". Here a missing limit becomes the depth recorded when the symbol was
+        subscribed on that connection (watch's default when nothing is recorded), one
+        ccxt.pro call per depth."""
+        if self.safe_integer(params, 'limit') is not None:
+            return await super().un_watch_order_book_for_symbols(symbols, params)
+        await self.load_markets()
+        symbols = self.market_symbols(symbols, None, False)
+        url = await self.get_url_by_market_type(symbols[0], False, 'watchOrderBook', params)
+        subscriptions = self.client(url).subscriptions
+        by_depth = {}
+        for symbol in symbols:
+            market = self.market(symbol)
+            depth = 100 if market['option'] else 50
+            recorded = subscriptions.get('orderbook:' + symbol)
+            topics = recorded.get('topics') if isinstance(recorded, dict) else None
+            for topic in topics or _EMPTY:
+                parts = topic.split('.')
+                if len(parts) == 3 and parts[0] == 'orderbook' and parts[2] == market['id']:
+                    depth = int(parts[1])
+            by_depth.setdefault(depth, []).append(symbol)
+        result = None
+        for depth, group in by_depth.items():
+            result = await super().un_watch_order_book_for_symbols(group, self.extend(params, {'limit': depth}))
+        return result
 
     # ------------------------------------------------------------------ connection events
 
