@@ -16,6 +16,12 @@ private streams and order entry, and replaces the four hot handlers:
 
 The channel -> handler table is built once per instance, never per message.
 
+Un-watching: ccxt.pro's kraken raises NotSupported for every ``un_watch_*``; this class
+implements ``un_watch_order_book(_for_symbols)``, ``un_watch_trades(_for_symbols)``,
+``un_watch_ticker(s)`` and ``un_watch_ohlcv`` with Kraken v2's ``unsubscribe``. The ``has``
+flags stay ccxt.pro's (None), as for every exchange: code that checks them behaves as
+with ccxt.pro.
+
 Exactness of the checksum: v2 sends prices and quantities as JSON numbers, which the
 transport decodes to floats. The core prints a float for the checksum as
 ``llround(|v| * 10**precision)``: for a value with at most ``precision`` decimals and
@@ -29,7 +35,7 @@ from decimal import Context, Decimal
 
 import ccxt.pro
 from ccxt.async_support.base.ws.cache import ArrayCache, ArrayCacheByTimestamp
-from ccxt.base.errors import ChecksumError
+from ccxt.base.errors import ArgumentsRequired, ChecksumError, ExchangeError
 from ccxt.base.precise import Precise
 
 from ccxtpro_fast._core import CHECKSUM_KRAKEN_V2
@@ -122,6 +128,7 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
         self._kraken_symbols = {}       # ohlc market id -> unified symbol
         self._kraken_symbols_of = None  # the markets dict that cache was made from
         self._kraken_timeframes = {}    # ohlc interval (minutes) -> timeframe
+        self._kraken_unwatches = {}     # req_id of an un-watch's unsubscribe -> its record
 
     # ------------------------------------------------------------------ dispatch
 
@@ -135,8 +142,11 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
                 # handle_message would act on them
                 handler(client, message)
                 return
-            if message.get('method') == 'subscribe':
+            method = message.get('method')
+            if method == 'subscribe':
                 self._kraken_subscribe_ack(client, message)
+            elif method == 'unsubscribe':
+                self._kraken_unsubscribe_ack(client, message)
         super().handle_message(client, message)
 
     def _kraken_subscribe_ack(self, client, message):
@@ -451,6 +461,116 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
         if symbol is None:
             symbol = self._kraken_symbols[market_id] = self.safe_symbol(market_id)
         return symbol
+
+    # ------------------------------------------------------------------ un-watch
+
+    # ccxt.pro's kraken has none of these (NotSupported). Kraken v2 (Spot WebSocket v2,
+    # each channel's "Unsubscribe" request and acknowledgement) takes
+    #   {"method":"unsubscribe","params":{"channel","symbol":[...], "depth"|"interval"},"req_id"}
+    # and acknowledges each symbol with the request's req_id:
+    #   {"method":"unsubscribe","req_id":3,"result":{"channel":"book","depth":10,
+    #    "symbol":"BTC/USD"},"success":true,"time_in":"...","time_out":"..."}
+    #   {"error":"Subscription Not Found","method":"unsubscribe","req_id":3,
+    #    "success":false,"symbol":"BTC/USD","time_in":"...","time_out":"..."}
+    # On a symbol's ack its watchers get ccxt's UnsubscribeError and its cache is dropped
+    # (clean_unsubscription + clean_cache, as ccxt.pro's exchanges that have un-watch do),
+    # so the next watch subscribes afresh. A refusal rejects the un-watch and keeps the
+    # subscription (the exchange still holds it, or says it never did).
+
+    async def un_watch_order_book(self, symbol, params={}):
+        return await self.un_watch_order_book_for_symbols([symbol], params)
+
+    async def un_watch_order_book_for_symbols(self, symbols, params={}):
+        return await self._kraken_un_watch('orderbook', 'book', symbols, params)
+
+    async def un_watch_trades(self, symbol, params={}):
+        return await self.un_watch_trades_for_symbols([symbol], params)
+
+    async def un_watch_trades_for_symbols(self, symbols, params={}):
+        return await self._kraken_un_watch('trade', 'trade', symbols, params)
+
+    async def un_watch_ticker(self, symbol, params={}):
+        return await self.un_watch_tickers([symbol], params)
+
+    async def un_watch_tickers(self, symbols=None, params={}):
+        return await self._kraken_un_watch('ticker', 'ticker', symbols, params)
+
+    async def un_watch_ohlcv(self, symbol, timeframe='1m', params={}):
+        return await self._kraken_un_watch('ohlcv', 'ohlc', [symbol], params, timeframe)
+
+    async def _kraken_un_watch(self, unified, channel, symbols, params, timeframe=None):
+        """Unsubscribe ``channel`` for ``symbols`` (hashes ``<unified>@<symbol>``, as
+        ccxt.pro's watch_* subscribe them); resolves True with the first symbol's ack."""
+        await self.load_markets()
+        if not symbols:
+            raise ArgumentsRequired(self.id + ' un-watching ' + channel + ' requires a list of symbols')
+        symbols = self.market_symbols(symbols, None, False)
+        url = self.urls['api']['ws']['publicV2']
+        groups = {}     # one request per depth: a book is unsubscribed at the depth it has
+        for symbol in symbols:
+            extra = None
+            if channel == 'book':
+                sync = self.book_syncs.get(symbol)
+                extra = sync.depth if sync is not None else self._kraken_acked_depths.get(symbol)
+            groups.setdefault(extra, []).append(symbol)
+        waits = []
+        for extra, group in groups.items():
+            request_params = {'channel': channel, 'symbol': group}
+            if extra is not None:
+                request_params['depth'] = extra
+            if timeframe is not None:
+                request_params['interval'] = self.safe_value(self.timeframes, timeframe, timeframe)
+            req_id = self.request_id()
+            sub_hashes = [unified + '@' + symbol for symbol in group]
+            unsub_hashes = ['unsubscribe:' + h for h in sub_hashes]
+            record = {
+                'id': req_id, 'unsubscribe': True, 'channel': channel,
+                'topic': 'trades' if unified == 'trade' else unified,
+                'symbols': group, 'subMessageHashes': sub_hashes, 'messageHashes': unsub_hashes,
+                'timeframe': timeframe, 'pending': set(group),
+            }
+            self._kraken_unwatches[req_id] = record
+            request = {'method': 'unsubscribe', 'params': self.extend(request_params, params),
+                       'req_id': req_id}
+            waits.append(self.watch_multiple(url, unsub_hashes, request, unsub_hashes, record))
+        results = [await wait for wait in waits]
+        return results[0]
+
+    def _kraken_unsubscribe_ack(self, client, message):
+        record = self._kraken_unwatches.get(message.get('req_id'))
+        if record is None:
+            return      # a resync's unsubscribe: its subscribe follows
+        result = message.get('result')
+        symbol = result.get('symbol') if isinstance(result, dict) else message.get('symbol')
+        if symbol not in record['pending']:
+            return
+        record['pending'].discard(symbol)
+        if not record['pending']:
+            del self._kraken_unwatches[record['id']]
+        i = record['symbols'].index(symbol)
+        sub_hash, unsub_hash = record['subMessageHashes'][i], record['messageHashes'][i]
+        if not message.get('success'):
+            client.subscriptions.pop(unsub_hash, None)
+            error = str(message.get('error'))
+            broad = self.safe_dict(self.safe_dict(self.exceptions, 'ws', {}), 'broad', {})
+            key = self.find_broadly_matched_key(broad, error)
+            client.reject((broad[key] if key is not None else ExchangeError)(self.id + ' ' + error), unsub_hash)
+            return
+        if record['channel'] == 'book':
+            self._kraken_forget_book(symbol)
+        timeframe = record['timeframe']
+        self.clean_unsubscription(client, sub_hash, unsub_hash)
+        self.clean_cache({'topic': record['topic'], 'symbols': [symbol],
+                          'symbolsAndTimeframes': [[symbol, timeframe]] if timeframe else []})
+
+    def _kraken_forget_book(self, symbol):
+        sync = self.book_syncs.pop(symbol, None)
+        if sync is not None and sync.request_id is not None:
+            self._kraken_resync_ids.pop(sync.request_id, None)
+        self._kraken_acked_depths.pop(symbol, None)
+        depths = self.safe_dict(self.options, 'wsOrderBookDepths')
+        if depths:
+            depths.pop(symbol, None)
 
     # ------------------------------------------------------------------ timestamps
 

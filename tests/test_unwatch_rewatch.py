@@ -5,11 +5,12 @@ the un-watch must really unsubscribe (the simulator sees no subscriber left, and
 frames published meanwhile reach nobody), and the next watch must subscribe afresh and
 give a book equal to the generator's ground truth again -- not the stale book, not an
 error. ccxt.pro's bybit gets this wrong for contracts (it unsubscribes a depth it never
-subscribed); the last test shows it.
+subscribed), and ccxt.pro's kraken has no un-watch at all (NotSupported); ours does both.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 
 import ccxt.pro
 import pytest
@@ -103,7 +104,8 @@ def test_order_book_unwatch_then_watch_again(protocol, exchange_id, symbol, kind
 @pytest.mark.parametrize("method,args", [("trades", ()), ("ticker", ()), ("ohlcv", ("1m",))])
 @pytest.mark.parametrize("protocol,exchange_id,symbol", [
     ("binance", "binance", "BTC/USDT"), ("okx", "okx", "BTC/USDT:USDT"),
-    ("bybit", "bybit", "BTC/USDT:USDT"), ("bitget", "bitget", "BTC/USDT:USDT")])
+    ("bybit", "bybit", "BTC/USDT:USDT"), ("bitget", "bitget", "BTC/USDT:USDT"),
+    ("kraken", "kraken", "BTC/USD")])
 def test_stream_unwatch_then_watch_again(protocol, exchange_id, symbol, method, args):
     async def main():
         async with sim.serve(protocol, sim.Generator(seed=5)) as s:
@@ -159,4 +161,66 @@ def test_bybit_contract_unwatch_unsubscribes_what_watch_subscribed():
             assert await unwatch_rewatch(ccxtpro_fast.bybit, s) == (["orderbook.50.BTCUSDT"], 0, None)
         async with sim.serve("bybit", sim.Generator(seed=5)) as s:
             assert await unwatch_rewatch(ccxtpro_fast.bybit, s, 200) == (["orderbook.200.BTCUSDT"], 0, None)
+    run(main())
+
+
+def test_kraken_order_book_unwatch_then_watch_again():
+    """Kraken v2 through our adapter (ccxt.pro's raises NotSupported): the book's
+    unsubscribe carries the subscribed depth, the checksum state is dropped with the
+    book, and the re-watched book is the generator's and verifies its checksums again."""
+    symbol = "BTC/USD"
+
+    async def main():
+        async with sim.serve("kraken", sim.Generator(seed=5)) as s:
+            theirs = s.attach(ccxt.pro.kraken({"enableRateLimit": False}))
+            try:
+                await theirs.load_markets()
+                with pytest.raises(ccxt.NotSupported):
+                    await theirs.un_watch_order_book(symbol)
+            finally:
+                await theirs.close()
+
+            def truth():
+                t = s.protocol.truth(s.protocol.by_symbol(symbol), 25)
+                return ([list(x) for x in t["bids"][:DEPTH]], [list(x) for x in t["asks"][:DEPTH]])
+
+            requests = []
+            on_text = s.protocol.on_text
+
+            def spy(conn, text):
+                requests.append(json.loads(text))
+                return on_text(conn, text)
+            s.protocol.on_text = spy
+
+            ex = s.attach(ccxtpro_fast.kraken({"enableRateLimit": False}))
+            try:
+                await ex.load_markets()
+                await _stepped(s, ex.watch_order_book(symbol, 25))
+                book = await _settled_book(s, ex, symbol)
+                assert _top(book) == truth()
+                assert [st for (_, st), conns in s._subs.items() if conns] == ["book.25:" + symbol]
+                verified = ex.book_syncs[symbol].verified
+                assert verified > 0
+
+                assert await ex.un_watch_order_book(symbol) is True
+                assert requests[-1]["method"] == "unsubscribe"
+                assert requests[-1]["params"] == {"channel": "book", "symbol": [symbol], "depth": 25}
+                await asyncio.sleep(0.05)
+                assert _open_subscriptions(s) == 0
+                assert symbol not in ex.orderbooks and symbol not in ex.book_syncs
+                await s.step(20)
+                await asyncio.sleep(0.05)
+                assert symbol not in ex.orderbooks
+
+                book = await _stepped(s, ex.watch_order_book(symbol))
+                assert [st for (_, st), conns in s._subs.items() if conns] == ["book.10:" + symbol]
+                book = await _settled_book(s, ex, symbol)
+                assert _top(book) == truth() and len(book["bids"]) == 10
+                assert ex.book_syncs[symbol].verified > 0 and ex.book_syncs[symbol].resyncs == 0
+
+                # the exchange refuses what was never subscribed: the un-watch fails
+                with pytest.raises(ccxt.BaseError, match="Subscription Not Found"):
+                    await ex.un_watch_trades(symbol)
+            finally:
+                await ex.close()
     run(main())
