@@ -224,3 +224,32 @@ def test_kraken_order_book_unwatch_then_watch_again():
             finally:
                 await ex.close()
     run(main())
+
+
+@pytest.mark.parametrize("protocol,exchange_id,symbols,limits", [
+    ("bybit", "bybit", ["BTC/USDT:USDT", "ETH/USDT:USDT"], (None, 200)),
+    ("kraken", "kraken", ["BTC/USD", "ETH/USD"], (None, 25)),
+])
+def test_order_books_of_different_depths_unwatched_together(protocol, exchange_id, symbols, limits):
+    """One un_watch_order_book_for_symbols over books subscribed at different depths:
+    each is unsubscribed at its own depth (one request per depth), none is left live."""
+    async def main():
+        async with sim.serve(protocol, sim.Generator(seed=5)) as s:
+            ex = s.attach(getattr(ccxtpro_fast, exchange_id)({"enableRateLimit": False}))
+            try:
+                await ex.load_markets()
+                for symbol, limit in zip(symbols, limits):
+                    await _stepped(s, ex.watch_order_book(symbol, limit))
+                assert _open_subscriptions(s) == 2
+                await ex.un_watch_order_book_for_symbols(symbols)
+                for _ in range(50):
+                    if _open_subscriptions(s) == 0 and not any(x in ex.orderbooks for x in symbols):
+                        break
+                    await asyncio.sleep(0.01)
+                assert _open_subscriptions(s) == 0
+                assert not any(symbol in ex.orderbooks for symbol in symbols)
+                book = await _stepped(s, ex.watch_order_book(symbols[1], limits[1]))
+                assert book["symbol"] == symbols[1] and _open_subscriptions(s) == 1
+            finally:
+                await ex.close()
+    run(main())
