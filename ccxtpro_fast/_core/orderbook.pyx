@@ -1266,10 +1266,16 @@ cdef class OrderBook(dict):
     def __deepcopy__(self, memo):
         return self.copy()
 
+    def items(self):
+        """(key, value) pairs with each side as a plain list of levels (a copy), as ccxt's
+        list-based book gives them: the json module serialises a dict subclass through
+        ``items()``, so ``json.dumps(book)`` writes what it writes for ccxt's book."""
+        return [(k, v.tolist() if isinstance(v, _SIDE_TYPES) else v)
+                for k, v in dict.items(self)]
+
     def __reduce__(self):
         depth = self['asks']._depth
-        state = {k: (v.tolist() if isinstance(v, _SIDE_TYPES) else v) for k, v in self.items()}
-        return (type(self), (state, None if depth == _UNLIMITED else depth))
+        return (type(self), (dict(self.items()), None if depth == _UNLIMITED else depth))
 
     # -------------------------------------------------------------- checksums
 
