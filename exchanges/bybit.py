@@ -319,9 +319,11 @@ class bybit(ExchangeMixin, ccxt.pro.bybit):
             if stored is None:
                 stored = self.trades[symbol] = ArrayCache(self.safe_integer(self.options, 'tradesLimit', 1000))
             for row in message.get('data') or _EMPTY:
-                # the public row shape; anything else (private 'm'/'t'/'q' fields) is ccxt's
+                # the public row shape; anything else (private 'm'/'t'/'q' fields) is ccxt's,
+                # so is a row of another market (options come on publicTrade.<baseCoin>, each
+                # row's 's' names the option: ccxt takes the trade's symbol from it)
                 try:
-                    if 't' in row or 'q' in row or 'm' in row or 'o' in row:
+                    if 't' in row or 'q' in row or 'm' in row or 'o' in row or row['s'] != market_id:
                         raise KeyError
                     price = row['p']
                     amount = row['v']

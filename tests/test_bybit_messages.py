@@ -83,3 +83,47 @@ def test_depth_one_snapshot_after_a_service_restart_replaces_the_top(raw):
     assert got == expected
     assert got_resolved == expected_resolved
     assert got[-1]["bidask ETH/USDT:USDT"]["bid"] == 1999.4
+
+
+OPTION = "ws://127.0.0.1/stream.bybit.com/v5/public/option"
+
+
+def with_option_market():
+    """The simulator's markets plus one BTC option (shaped as ccxt loads Bybit's USDC
+    options: its id is what the option rows carry in ``s``)."""
+    markets = dict(sim_markets("bybit"))
+    option = dict(markets["BTC/USDT:USDT"], id="BTC-6JAN23-17500-C", symbol="BTC/USDC:USDC-230106-17500-C",
+                  quote="USDC", settle="USDC", quoteId="USDC", settleId="USDC", type="option", swap=False,
+                  option=True, subType="linear", expiry=1672992000000, expiryDatetime="2023-01-06T08:00:00.000Z",
+                  strike=17500.0, optionType="call", contractSize=1.0)
+    markets[option["symbol"]] = option
+    return list(markets.values())
+
+
+def feed_trades(cls, url, messages, markets):
+    ex = cls({"enableRateLimit": False})
+    ex.set_markets(markets)
+    client = FakeClient(url)
+    for message in messages:
+        data = orjson.dumps(message)
+        if not (hasattr(ex, "handle_raw_message") and ex.handle_raw_message(client, data)):
+            ex.handle_message(client, orjson.loads(data))
+    return {symbol: list(trades) for symbol, trades in ex.trades.items()}, client.resolved
+
+
+def test_option_trades_on_a_base_coin_topic_carry_the_symbol_of_their_row():
+    """Bybit's public trade docs: "Topic: publicTrade.{symbol} For option, it should use
+    base coin, e.g., publicTrade.BTC"; each row's ``s`` names the option. ccxt.pro's
+    parse_ws_trade resolves each trade's symbol from the row's ``s`` (the topic only
+    picks the cache and message hash): the same here, not the topic's id."""
+    message = {"id": "publicTrade.BTC-2200976837-1672917463960", "topic": "publicTrade.BTC", "ts": 1672917463960,
+               "type": "snapshot",
+               "data": [{"T": 1672917463958, "s": "BTC-6JAN23-17500-C", "S": "Sell", "v": "0.1", "p": "10",
+                         "i": "0b38a9d5-5a5d-5d3b-bfb0-1ee7d5d0bad7", "BT": False, "mP": "7.86976724",
+                         "iP": "16823.73", "mIv": "0.4896", "iv": "0.4896"}]}
+    markets = with_option_market()
+    expected, expected_resolved = feed_trades(ccxt.pro.bybit, OPTION, [message], markets)
+    got, got_resolved = feed_trades(ccxtpro_fast.bybit, OPTION, [message], markets)
+    assert got == expected
+    assert got_resolved == expected_resolved
+    assert [t["symbol"] for trades in got.values() for t in trades] == ["BTC/USDC:USDC-230106-17500-C"]
