@@ -127,3 +127,31 @@ def test_option_trades_on_a_base_coin_topic_carry_the_symbol_of_their_row():
     assert got == expected
     assert got_resolved == expected_resolved
     assert [t["symbol"] for trades in got.values() for t in trades] == ["BTC/USDC:USDC-230106-17500-C"]
+
+
+SPOT = "ws://127.0.0.1/stream.bybit.com/v5/public/spot"
+ODD = [["0.00000000", "1"], ["1E-8", "2"], ["1.0e+3", "3"], ["123456789012345678901234567890.123456789", "4"],
+       ["0.1000000000000000055511151231257827", "5"], ["100", "0.00000000"], ["99.99999999999999999999", "1e-30"]]
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_odd_numbers_duplicates_empty_sides_and_unknown_deletes_as_ccxt(raw):
+    """Wire edge cases on the documented shapes: zero written as "0.00000000",
+    exponents, long decimals, a price twice in one message (the last wins), empty
+    sides, deleting a level the book lacks, a topic nobody watches, acks without a
+    topic."""
+    topic = "orderbook.50.BTCUSDT"
+    messages = [
+        book_push(topic, "snapshot", 1700000000000, ODD, [["101", "1"], ["101", "2"]], 10, 1),
+        book_push(topic, "delta", 1700000000020, ODD[::-1], [["101", "0.0"], ["5e-1", "1"]], 11, 2),
+        book_push(topic, "delta", 1700000000040, [], [], 12, 3),
+        book_push(topic, "delta", 1700000000060, [["0.1", "0"], ["1e3", "0"], ["42", "0"]], [["77", "0"]], 13, 4),
+        book_push(topic, "delta", 1700000000080, [["99", "1"], ["99", "0"], ["98", "0"], ["98", "3"]], [], 14, 5),
+        book_push("orderbook.50.ETHUSDT", "snapshot", 1700000000090, [["1", "1"]], [], 3, 6),
+        {"success": True, "ret_msg": "", "conn_id": "c1", "req_id": "7", "op": "unsubscribe"},
+        {"success": True, "ret_msg": "pong", "conn_id": "c1", "op": "ping"},
+    ]
+    expected, expected_resolved = feed(ccxt.pro.bybit, SPOT, messages, raw)
+    got, got_resolved = feed(ccxtpro_fast.bybit, SPOT, messages, raw)
+    assert got == expected
+    assert got_resolved == expected_resolved
