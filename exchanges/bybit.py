@@ -60,8 +60,7 @@ class _Book:
 
     Checked here on top: each delta's ``u`` is the previous ``u`` + 1 (the update id is
     continuous per topic); a gap resyncs the topic (see ``resync``). ``seq`` (the cross
-    sequence) orders pushes of the same symbol: a depth-1 snapshot with a lower ``seq``
-    than the last one applied is stale and skipped. No checksum: Bybit publishes none.
+    sequence) is only recorded. No checksum: Bybit publishes none.
     """
     __slots__ = ('exchange', 'client', 'topic', 'symbol', 'market', 'hash', 'bidask', 'synced', 'u',
                  'seq', 'resyncs', 'attempts', 'pending', 'timer', 'iso')
@@ -98,10 +97,9 @@ class _Book:
         if book is None:
             book = exchange.orderbooks[self.symbol] = exchange.order_book()
         if message['type'] == 'snapshot':
+            # steps 1 and 2: every snapshot replaces the book (a restart's u=1 one too,
+            # whatever its seq: the docs give no rule to skip one, ccxt.pro skips none)
             seq = data.get('seq')
-            if self.bidask and self.seq is not None and seq is not None and seq < self.seq:
-                return      # an older depth-1 push overtaken by a newer one
-            # steps 1 and 2: the snapshot replaces the book
             bids = book['bids']
             asks = book['asks']
             bids.clear()
@@ -321,9 +319,11 @@ class bybit(ExchangeMixin, ccxt.pro.bybit):
             if stored is None:
                 stored = self.trades[symbol] = ArrayCache(self.safe_integer(self.options, 'tradesLimit', 1000))
             for row in message.get('data') or _EMPTY:
-                # the public row shape; anything else (private 'm'/'t'/'q' fields) is ccxt's
+                # the public row shape; anything else (private 'm'/'t'/'q' fields) is ccxt's,
+                # so is a row of another market (options come on publicTrade.<baseCoin>, each
+                # row's 's' names the option: ccxt takes the trade's symbol from it)
                 try:
-                    if 't' in row or 'q' in row or 'm' in row or 'o' in row:
+                    if 't' in row or 'q' in row or 'm' in row or 'o' in row or row['s'] != market_id:
                         raise KeyError
                     price = row['p']
                     amount = row['v']
