@@ -80,6 +80,15 @@ class BookSync:
                    ' resyncing' if self.resyncing else ''))
 
 
+def _text_levels(levels):
+    """A decoded level list as (price, qty) texts for store_levels: the float's shortest
+    form, which is the wire's number for up to 15 significant digits. The checksum pads
+    a level's text to the pair's precision; a bare float it has to write from its value,
+    which it cannot do exactly once that value in units passes 2**53 (quantities from
+    about 9e7 at 8 decimals: PEPE, SHIB, BONK books), and it raised there."""
+    return [(str(p), str(q)) for p, q in map(_LEVEL, levels)]
+
+
 def _number(value):
     # ccxt's safe_number of a JSON number: float(str(v)) == float(v) for floats and ints
     return None if value is None else float(value)
@@ -208,10 +217,10 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
             book = sync.book
             asks = first.get('asks')
             if asks:
-                book['asks'].store_levels(list(map(_LEVEL, asks)))
+                book['asks'].store_levels(_text_levels(asks))
             bids = first.get('bids')
             if bids:
-                book['bids'].store_levels(list(map(_LEVEL, bids)))
+                book['bids'].store_levels(_text_levels(bids))
             stamp = first.get('timestamp')
             book['timestamp'] = self._kraken_ms(stamp)
             book['datetime'] = stamp
@@ -250,8 +259,8 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
             depths[symbol] = depth
             self.options['wsOrderBookDepths'] = depths
         # reset in place: references users hold keep receiving updates after a resync
-        book.reset({'symbol': symbol, 'asks': list(map(_LEVEL, asks)),
-                    'bids': list(map(_LEVEL, first.get('bids') or []))})
+        book.reset({'symbol': symbol, 'asks': _text_levels(asks),
+                    'bids': _text_levels(first.get('bids') or [])})
         book.limit()
         sync.book = book
         sync.depth = self._kraken_acked_depths.get(symbol) or limit
