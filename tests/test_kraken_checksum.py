@@ -373,3 +373,44 @@ def test_quantities_of_hundreds_of_millions_verify_on_the_python_path():
              % kraken_v2_checksum(units(asks3), units(bids), 5, 8, 5, 8)).encode()
     assert ex.handle_raw_message(client, frame) is True
     assert sync.verified == 3 and sync.resyncs == 0
+
+
+# ------------------------------------------------------------------ precisions of another source
+
+@pytest.mark.parametrize("symbol, price_precision", [
+    ("BTC/USD", 2),     # the market says 1 decimal (REST pair_decimals), the book has 2
+    ("ALGO/USD", 4),    # the market says 5, the exchange prints 4
+])
+def test_snapshot_checksum_finds_the_precision_the_exchange_prints_with(symbol, price_precision):
+    """The checksum prints with the instrument channel's price/qty precision; the adapter
+    has REST's pair_decimals/lot_decimals, loaded once (a tick size Kraken changes later,
+    or a pair whose two sources differ, gives another). A snapshot is the exchange's book
+    as it is: when its checksum does not match, the precisions are what is wrong, and
+    resubscribing only loops into ChecksumError (ccxt.pro, which verifies nothing, gives
+    the book). The adapter adopts the precisions that reproduce the exchange's checksum."""
+    ex = _loaded()
+    client = FakeClient()
+    scale = 10 ** price_precision
+    asks = [("%.*f" % (price_precision, (123456 + 7 * i) / scale), "1.%d" % (i + 1)) for i in range(10)]
+    bids = [("%.*f" % (price_precision, (123450 - 3 * i) / scale), "0.0%d" % (i + 1)) for i in range(10)]
+    units = lambda side: [(_units(p, price_precision), _units(q, 8)) for p, q in side]
+    checksum = kraken_v2_checksum(units(asks), units(bids), price_precision, 8, price_precision, 8)
+    ex.handle_order_book(client, {"channel": "book", "type": "snapshot", "data": [{
+        "symbol": symbol, "bids": _wire(bids), "asks": _wire(asks), "checksum": checksum}]})
+    sync = ex.book_syncs[symbol]
+    assert sync.resyncs == 0 and sync.verified == 1 and client.resolved[-1][0] == "orderbook@" + symbol
+    assert (sync.price_precision, sync.qty_precision) == (price_precision, 8)
+    # the updates verify at those precisions, on both paths
+    asks2 = asks[1:] + [("%.*f" % (price_precision, 123600 / scale), "2.5")]
+    frame = ('{"channel":"book","type":"update","data":[{"symbol":"%s","bids":[],"asks":'
+             '[{"price":%s,"qty":0},{"price":%s,"qty":2.5}],"checksum":%d,'
+             '"timestamp":"2023-10-06T17:35:56.440295Z"}]}'
+             % (symbol, asks[0][0], asks2[-1][0],
+                kraken_v2_checksum(units(asks2), units(bids), price_precision, 8, price_precision, 8))).encode()
+    assert ex.handle_raw_message(client, frame) is True
+    bids2 = bids[1:]
+    ex.handle_order_book(client, {"channel": "book", "type": "update", "data": [{
+        "symbol": symbol, "bids": _wire([(bids[0][0], "0")]), "asks": [],
+        "checksum": kraken_v2_checksum(units(asks2), units(bids2), price_precision, 8, price_precision, 8),
+        "timestamp": "2023-10-06T17:35:57.440295Z"}]})
+    assert sync.verified == 3 and sync.resyncs == 0 and not client.spawned
