@@ -80,6 +80,21 @@ class BookSync:
                    ' resyncing' if self.resyncing else ''))
 
 
+def _text_levels(levels):
+    """A decoded level list as (price, qty) texts for store_levels: the float's shortest
+    form, which is the wire's number for up to 15 significant digits. The checksum pads
+    a level's text to the pair's precision; a bare float it has to write from its value,
+    which it cannot do exactly once that value in units passes 2**53 (quantities from
+    about 9e7 at 8 decimals: PEPE, SHIB, BONK books), and it raised there."""
+    return [(str(p), str(q)) for p, q in map(_LEVEL, levels)]
+
+
+def _decimals(value):
+    """The decimals a number needs (trailing zeros do not count)."""
+    exponent = Decimal(str(value)).normalize().as_tuple().exponent
+    return -exponent if exponent < 0 else 0
+
+
 def _number(value):
     # ccxt's safe_number of a JSON number: float(str(v)) == float(v) for floats and ints
     return None if value is None else float(value)
@@ -184,7 +199,8 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
            the pair's price/qty precision, "." and leading zeros removed, must equal
            ``checksum``; if not, only this symbol is resubscribed (unsubscribe +
            subscribe, its updates ignored until the new snapshot) and its waiters keep
-           waiting for the next good book.
+           waiting for the next good book; a snapshot's mismatch first looks for the
+           precisions the exchange printed with (``_kraken_calibrate``).
 
         Snapshot, then update (wire samples, ccxt.pro's comments and Kraken's reference)::
 
@@ -208,10 +224,10 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
             book = sync.book
             asks = first.get('asks')
             if asks:
-                book['asks'].store_levels(list(map(_LEVEL, asks)))
+                book['asks'].store_levels(_text_levels(asks))
             bids = first.get('bids')
             if bids:
-                book['bids'].store_levels(list(map(_LEVEL, bids)))
+                book['bids'].store_levels(_text_levels(bids))
             stamp = first.get('timestamp')
             book['timestamp'] = self._kraken_ms(stamp)
             book['datetime'] = stamp
@@ -223,7 +239,8 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
             checksum = first.get('checksum')
             if checksum is not None:
                 if book.checksum(CHECKSUM_KRAKEN_V2, _CHECKSUM_DEPTH, sync.price_precision,
-                                 sync.qty_precision) != checksum:
+                                 sync.qty_precision) != checksum and not (
+                        message.get('type') != 'update' and self._kraken_calibrate(sync, book, checksum)):
                     self._kraken_resync(client, sync)
                     return
                 sync.verified += 1
@@ -250,8 +267,8 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
             depths[symbol] = depth
             self.options['wsOrderBookDepths'] = depths
         # reset in place: references users hold keep receiving updates after a resync
-        book.reset({'symbol': symbol, 'asks': list(map(_LEVEL, asks)),
-                    'bids': list(map(_LEVEL, first.get('bids') or []))})
+        book.reset({'symbol': symbol, 'asks': _text_levels(asks),
+                    'bids': _text_levels(first.get('bids') or [])})
         book.limit()
         sync.book = book
         sync.depth = self._kraken_acked_depths.get(symbol) or limit
@@ -259,6 +276,33 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
                        and bool(self.handle_option('watchOrderBook', 'checksum', True)))
         sync.resyncing = False
         return sync
+
+    def _kraken_calibrate(self, sync, book, checksum):
+        """A snapshot's checksum that does not match: a snapshot is the exchange's book as
+        it is, so what differs is the precisions it is printed with (the market's are
+        REST's pair_decimals / lot_decimals, loaded once: a tick size Kraken changed since,
+        or a pair whose instrument-channel precisions differ, has others), and a
+        resubscription would only give the same mismatch. Adopt the precisions, from the
+        most decimals a number of the book shows up to 12, that reproduce the exchange's
+        checksum (a chance match of a CRC32 over 20 levels: about 1 in 4e9 per try);
+        True when found."""
+        least = [0, 0]
+        for side in (book['asks'], book['bids']):
+            for level in side[:_CHECKSUM_DEPTH]:
+                for k in (0, 1):
+                    least[k] = max(least[k], _decimals(level[k]))
+        for price in range(least[0], max(least[0] + 1, 13)):
+            for qty in range(least[1], max(least[1] + 1, 13)):
+                if price == sync.price_precision and qty == sync.qty_precision:
+                    continue
+                try:
+                    if book.checksum(CHECKSUM_KRAKEN_V2, _CHECKSUM_DEPTH, price, qty) != checksum:
+                        continue
+                except ValueError:
+                    continue
+                sync.price_precision, sync.qty_precision = price, qty
+                return True
+        return False
 
     def _kraken_precisions(self, symbol):
         """The pair's (price, qty) decimals the v2 checksum prints with: AssetPairs'

@@ -330,3 +330,87 @@ def test_word_moves_take_every_short_plain_number_that_fits(text, precision):
 def test_word_moves_on_the_documented_and_edge_forms(text, precision, expected):
     assert _core.orderbook._kraken_number_for_tests(text, precision, True) == expected
     assert _general(text, precision) == expected
+
+
+# ------------------------------------------------------------------ large quantities
+
+def _big_book(symbol_checksum_args):
+    # ALGO/USD in the simulator's markets: pair_decimals 5, lot_decimals 8
+    asks = [("0.12346", "152000000.0"), ("0.12347", "1.5"), ("0.1235", "123456789.12345")]
+    bids = [("0.1234", "2.5"), ("0.12339", "1e-05"), ("0.12338", "900000000")]
+    units = lambda side: [(_units(p, 5), _units(q, 8)) for p, q in side]
+    return asks, bids, kraken_v2_checksum(units(asks), units(bids), 5, 8, 5, 8)
+
+
+def test_quantities_of_hundreds_of_millions_verify_on_the_python_path():
+    """A meme-coin book (PEPE, SHIB, BONK: 8 qty decimals, sizes of 10**8 and more) has
+    quantities whose value in units passes 2**53: the float alone cannot be written at
+    8 decimals, and the snapshot handler raised ValueError (ccxt.pro delivers the book).
+    Their text is the float's shortest form, exact for the wire's <= 15 digits."""
+    ex = _loaded()
+    client = FakeClient()
+    asks, bids, checksum = _big_book(None)
+    ex.handle_order_book(client, {"channel": "book", "type": "snapshot", "data": [{
+        "symbol": "ALGO/USD", "bids": _wire(bids), "asks": _wire(asks), "checksum": checksum}]})
+    sync = ex.book_syncs["ALGO/USD"]
+    assert sync.verified == 1 and sync.resyncs == 0 and client.resolved[-1][0] == "orderbook@ALGO/USD"
+    book = ex.orderbooks["ALGO/USD"]
+    assert book["asks"][0] == [0.12346, 152000000.0] and book["bids"][-1] == [0.12338, 900000000.0]
+    # an update on the Python path (as when the compiled path declines a frame)
+    asks2 = [("0.12346", "0")] + asks[1:] + [("0.12351", "987654321.5")]
+    units = lambda side: [(_units(p, 5), _units(q, 8)) for p, q in side]
+    update = {"channel": "book", "type": "update", "data": [{
+        "symbol": "ALGO/USD", "asks": _wire([("0.12346", "0"), ("0.12351", "987654321.5")]), "bids": [],
+        "checksum": kraken_v2_checksum(units(asks2[1:]), units(bids), 5, 8, 5, 8),
+        "timestamp": "2023-10-06T17:35:55.440295Z"}]}
+    ex.handle_order_book(client, update)
+    assert sync.verified == 2 and sync.resyncs == 0 and book["asks"][-1] == [0.12351, 987654321.5]
+    # and on the compiled path, where the snapshot's levels are under the update's
+    asks3 = asks2[1:] + [("0.12352", "1000000000")]
+    frame = ('{"channel":"book","type":"update","data":[{"symbol":"ALGO/USD","bids":[],"asks":'
+             '[{"price":0.12352,"qty":1000000000.00000000}],"checksum":%d,'
+             '"timestamp":"2023-10-06T17:35:56.440295Z"}]}'
+             % kraken_v2_checksum(units(asks3), units(bids), 5, 8, 5, 8)).encode()
+    assert ex.handle_raw_message(client, frame) is True
+    assert sync.verified == 3 and sync.resyncs == 0
+
+
+# ------------------------------------------------------------------ precisions of another source
+
+@pytest.mark.parametrize("symbol, price_precision", [
+    ("BTC/USD", 2),     # the market says 1 decimal (REST pair_decimals), the book has 2
+    ("ALGO/USD", 4),    # the market says 5, the exchange prints 4
+])
+def test_snapshot_checksum_finds_the_precision_the_exchange_prints_with(symbol, price_precision):
+    """The checksum prints with the instrument channel's price/qty precision; the adapter
+    has REST's pair_decimals/lot_decimals, loaded once (a tick size Kraken changes later,
+    or a pair whose two sources differ, gives another). A snapshot is the exchange's book
+    as it is: when its checksum does not match, the precisions are what is wrong, and
+    resubscribing only loops into ChecksumError (ccxt.pro, which verifies nothing, gives
+    the book). The adapter adopts the precisions that reproduce the exchange's checksum."""
+    ex = _loaded()
+    client = FakeClient()
+    scale = 10 ** price_precision
+    asks = [("%.*f" % (price_precision, (123456 + 7 * i) / scale), "1.%d" % (i + 1)) for i in range(10)]
+    bids = [("%.*f" % (price_precision, (123450 - 3 * i) / scale), "0.0%d" % (i + 1)) for i in range(10)]
+    units = lambda side: [(_units(p, price_precision), _units(q, 8)) for p, q in side]
+    checksum = kraken_v2_checksum(units(asks), units(bids), price_precision, 8, price_precision, 8)
+    ex.handle_order_book(client, {"channel": "book", "type": "snapshot", "data": [{
+        "symbol": symbol, "bids": _wire(bids), "asks": _wire(asks), "checksum": checksum}]})
+    sync = ex.book_syncs[symbol]
+    assert sync.resyncs == 0 and sync.verified == 1 and client.resolved[-1][0] == "orderbook@" + symbol
+    assert (sync.price_precision, sync.qty_precision) == (price_precision, 8)
+    # the updates verify at those precisions, on both paths
+    asks2 = asks[1:] + [("%.*f" % (price_precision, 123600 / scale), "2.5")]
+    frame = ('{"channel":"book","type":"update","data":[{"symbol":"%s","bids":[],"asks":'
+             '[{"price":%s,"qty":0},{"price":%s,"qty":2.5}],"checksum":%d,'
+             '"timestamp":"2023-10-06T17:35:56.440295Z"}]}'
+             % (symbol, asks[0][0], asks2[-1][0],
+                kraken_v2_checksum(units(asks2), units(bids), price_precision, 8, price_precision, 8))).encode()
+    assert ex.handle_raw_message(client, frame) is True
+    bids2 = bids[1:]
+    ex.handle_order_book(client, {"channel": "book", "type": "update", "data": [{
+        "symbol": symbol, "bids": _wire([(bids[0][0], "0")]), "asks": [],
+        "checksum": kraken_v2_checksum(units(asks2), units(bids2), price_precision, 8, price_precision, 8),
+        "timestamp": "2023-10-06T17:35:57.440295Z"}]})
+    assert sync.verified == 3 and sync.resyncs == 0 and not client.spawned
