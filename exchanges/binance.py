@@ -99,6 +99,9 @@ class _DepthSync:
     Which rule an event follows is decided by its ``pu`` (absent on spot), as ccxt.pro
     decides it. Step 4 of spot is read together with the update procedure: a snapshot
     with ``lastUpdateId == U - 1`` is exactly continued by the first event and is used.
+    A spot event that overlaps the book (``U <= id < u``) is applied, as the update
+    procedure says (its levels are absolute quantities); only ``U > id + 1`` is a gap.
+    ccxt.pro rejects an overlap instead.
     """
     __slots__ = ('exchange', 'symbol', 'hash', 'synced', 'first', 'buffer', 'gen', 'client', 'limit',
                  'params', 'cross', 'tops', 'history', 'resyncs', 'snapshots', 'checks', 'mismatches', 'iso')
@@ -163,7 +166,7 @@ class _DepthSync:
         if pu is None:
             if u <= nonce:
                 return      # update procedure 1: an event the book already has
-            if U != nonce + 1 and not (self.first and U <= nonce + 1):
+            if U > nonce + 1:
                 return self.resync(client, 'U %s after u %s' % (U, nonce), (U, u, pu, E, data, bids, asks))
         else:
             if u < nonce:
@@ -242,7 +245,7 @@ class _DepthSync:
         for k, (U, u, pu, E, data, bids, asks) in enumerate(buffer):
             if k and (u <= nonce if pu is None else u < nonce):
                 continue            # update procedure 1 / step 4: a late (reordered) event
-            if k and (U != nonce + 1 if pu is None else pu != nonce):
+            if k and (U > nonce + 1 if pu is None else pu != nonce):
                 del buffer[:k]      # a gap inside the buffer: bridge from there on
                 return False
             self.apply(book, u, E, data, bids, asks)

@@ -173,7 +173,7 @@ def _book_state(book):
 
 DECLINED = [
     # (what, kind, frame bytes, state changes)
-    ("gap (spot U != nonce + 1)", "spot", frame("spot", 1003, 1004, None, 1, [["99", "1"]], []), {}),
+    ("gap (spot U > nonce + 1)", "spot", frame("spot", 1003, 1004, None, 1, [["99", "1"]], []), {}),
     ("old event", "spot", frame("spot", 990, 1000, None, 1, [["99", "1"]], []), {}),
     ("futures pu != nonce", "swap", frame("swap", 1001, 1002, 999, 1, [["99", "1"]], []), {}),
     ("futures old event", "swap", frame("swap", 900, 999, 898, 1, [["99", "1"]], []), {}),
@@ -246,3 +246,23 @@ def test_any_bytes_give_false_true_or_a_value_error(data):
         assert _book_state(book) == before and client.resolved == []
     else:
         assert len(client.resolved) == 1 and book["nonce"] > 1000
+
+
+def test_spot_event_overlapping_the_book_is_applied_and_a_gap_resyncs(monkeypatch):
+    """Binance spot's update procedure (tests/data/reference/binance_local_order_book_rules.md):
+    ignore ``u`` below the book's update id, ``U > id + 1`` is a gap, anything else is
+    applied, levels being absolute quantities. An event overlapping the book
+    (``U <= id < u``) is therefore applied, not a resync."""
+    frames = [
+        frame("spot", 1001, 1003, None, 1, [["99.00", "5"]], []),
+        # overlaps 1002..1003, which the book has, and carries 1004..1005
+        frame("spot", 1002, 1005, None, 2, [["99.00", "6"], ["98.50", "0"]], [["100.50", "3"]]),
+        frame("spot", 1006, 1006, None, 3, [], [["101.00", "0"]]),
+        frame("spot", 1008, 1008, None, 4, [["97.00", "1"]], []),      # 1007 missing: a gap
+    ]
+    handled, trace, resolved, resyncs, calls = run("spot", frames, True, monkeypatch=monkeypatch)
+    assert [t[0] for t in trace[:3]] == [1003, 1005, 1006]
+    assert calls[1] and calls[2]        # the compiled path applies the overlap too
+    assert trace[2][3] == [[99.0, 6.0]] and trace[2][4] == [[100.5, 3.0]]
+    assert [r[0] for r in resyncs] == ["U 1008 after u 1006"]
+    assert trace[3][0] == 1006 and trace[3][3] == [[99.0, 6.0]]

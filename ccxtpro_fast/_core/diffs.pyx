@@ -238,11 +238,12 @@ cdef object _binance_diff(bytes data, dict states, client):
     found = PyDict_GetItemWithError(book, 'nonce')
     if found is NULL or not _as_int64(<object>found, &nonce):
         return False
-    # spot: U == nonce + 1 (u > nonce); futures: pu == nonce (u >= nonce)
+    # spot: U <= nonce + 1 < u + 1 (an overlap is applied, as the update procedure
+    # says); futures: pu == nonce (u >= nonce)
     if futures:
         if last < nonce or prev != nonce:
             return False
-    elif last <= nonce or first != nonce + 1:
+    elif last <= nonce or first > nonce + 1:
         return False
     if not _plain_sides(book, &asks, &bids):
         return False
