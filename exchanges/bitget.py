@@ -164,8 +164,9 @@ class bitget(ExchangeMixin, ccxt.pro.bitget):
         if st is None:
             st = self._bg_new_sync(arg)
         data = message['data']
-        if type(data) is not list:
-            return super().handle_order_book(client, message)   # tokenized stocks: a dict
+        if type(data) is not list or not data:
+            # tokenized stocks: a dict; an empty list: ccxt.pro's returns without a book
+            return super().handle_order_book(client, message)
         raw = data[0]
         book = self.orderbooks.get(st.symbol)
         if book is None:
@@ -284,7 +285,7 @@ class bitget(ExchangeMixin, ccxt.pro.bitget):
                       "checksum":0,"ts":"1695710946294"}],"ts":1695710946294}
         """
         data = message['data']
-        if type(data) is not list:
+        if type(data) is not list or not data:
             return super().handle_order_book(client, message)
         raw = data[0]
         symbol = self._bg_market(arg)['symbol']

@@ -211,3 +211,19 @@ def test_any_bytes_give_a_defined_answer(data):
         return
     if result is False:
         assert (book["bids"].tolist(), book["asks"].tolist()) == before and client.resolved == []
+
+
+@pytest.mark.parametrize("channel", ["books", "books5"])
+@pytest.mark.parametrize("action", ["snapshot", "update"])
+def test_a_push_with_no_data_changes_nothing_as_in_ccxt_pro(channel, action):
+    """``"data": []`` (no book in the push): ccxt.pro's handle_order_book returns without
+    a book; ours raised IndexError from the handler."""
+    import ccxt.pro
+    message = {"action": action, "arg": dict(ARG, channel=channel), "data": [], "ts": 1695710946294}
+    for cls in (ccxt.pro.bitget, ccxtpro_fast.bitget):
+        ex = cls({"enableRateLimit": False})
+        ex.set_markets(loaded_markets())
+        client = FakeClient()
+        ex.handle_message(client, orjson.loads(orjson.dumps(message)))
+        assert ex.orderbooks.get("BTC/USDT") is None or not len(ex.orderbooks["BTC/USDT"]["bids"])
+        assert client.resolved == []
