@@ -6,6 +6,7 @@ the instance's own assignment, which nothing overwrites."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import gc
 import weakref
 
@@ -209,3 +210,61 @@ def test_native_adapters_cache_their_routing_too():
     cls = ccxtpro_fast.binance
     assert cls.__module__ == "ccxtpro_fast.exchanges.binance"
     assert "handle_order_book" in fastpaths.method_values(cls)
+
+
+def test_inherited_routing_methods_get_a_stand_in_that_resolves_as_the_function_would(monkeypatch):
+    from ccxtpro_fast._core.dispatch import RoutedMethod
+    cls = generic()
+
+    def body(ex):
+        ex.client(URL).dispatch(OTHER)
+        stand_in = cls.__dict__["handle_trade"]
+        assert type(stand_in) is RoutedMethod and stand_in.target() is ccxt.pro.binance.handle_trade
+        # through the class: the function itself; through an instance: bound as usual
+        assert cls.handle_trade is ccxt.pro.binance.handle_trade
+        other = cls({"enableRateLimit": False})     # no message yet: nothing cached
+        assert "handle_trade" not in vars(other)
+        assert other.handle_trade.__func__ is ccxt.pro.binance.handle_trade
+        assert other.handle_trade.__self__ is other
+        # a base patched later is what the stand-in gives, cached or not
+        calls = []
+        monkeypatch.setattr(ccxt.pro.binance, "handle_trade", recorder(calls, "patched"))
+        assert cls.handle_trade is ccxt.pro.binance.handle_trade
+        assert other.handle_trade.__func__ is ccxt.pro.binance.handle_trade
+        ex.client(URL).dispatch(TRADE)
+        assert calls == [("patched", "trade")]
+
+    with_exchange(body, cls)
+
+
+def test_a_name_the_class_defines_itself_gets_no_stand_in():
+    class Mine(generic()):
+        def handle_trade(self, client, message):
+            pass
+
+    def body(ex):
+        ex.client(URL).dispatch(OTHER)
+        assert Mine.__dict__["handle_trade"].__class__ is type(lambda: None)
+        assert "handle_order_book" in Mine.__dict__         # inherited: a stand-in
+        assert ex._ws_methods.cached()["handle_trade"].__func__ is Mine.__dict__["handle_trade"]
+
+    with_exchange(body, Mine)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="CPython 3.10 has no adaptive bytecode to read")
+def test_the_interpreter_specialises_the_routing_table_loads():
+    """What the stand-ins are for: ccxt.pro's ``self.handle_trade`` loads in binance's
+    per-message table become indexed reads of the instance dict (3.11+)."""
+    import dis
+
+    def body(ex):
+        client = ex.client(URL)
+        # past the interpreter's longest back-off after failed specialisations (4,096
+        # runs in 3.11), which other classes' runs of the same code may have started
+        for _ in range(5000):
+            client.dispatch(OTHER)
+        loads = [i.opname for i in dis.get_instructions(ccxt.pro.binance.handle_message, adaptive=True)
+                 if i.argval == "handle_trade"]
+        assert loads and all(op == "LOAD_ATTR_WITH_HINT" for op in loads), loads
+
+    with_exchange(body)

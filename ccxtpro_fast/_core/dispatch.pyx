@@ -26,7 +26,14 @@ Also here, compiled because they run once per message: ``decode_text`` (a text
 frame's bytes -> what ccxt hands to ``handle_message``) and ccxt's ``Client.resolve``.
 
 The names come from ``names_of(type(exchange))`` (the exchange layer passes
-``ccxtpro_fast.base.fastpaths.method_values``), asked whenever the class changed."""
+``ccxtpro_fast.base.fastpaths.method_values``), asked whenever the class changed.
+
+``RoutedMethod`` is what lets the interpreter specialise those loads: CPython (3.11 on)
+gives up on ``self.handle_x`` when the class attribute is a function, even though the
+instance's own entry is what the load returns, but specialises it into an indexed read of
+the instance dict when the class attribute is a non-data descriptor of an immutable type.
+A ``RoutedMethod`` in the exchange's class stands for the function its bases define and
+binds it exactly as the function would when the instance has no entry."""
 from cpython.object cimport PyObject, PyTypeObject
 
 import types
@@ -60,6 +67,49 @@ cdef extern from *:
 cdef object _FUNCTION = types.FunctionType
 cdef object _loads = orjson.loads
 cdef object _ccxt_resolve = _CcxtClient.resolve
+
+
+cdef object _ABSENT = object()
+
+
+cdef class RoutedMethod:
+    """``RoutedMethod(owner, name)``, a class attribute of ``owner``: ``owner``'s
+    ``name`` as its bases define it, now (looked up at each use, so a base patched later
+    is seen), bound as that definition binds itself."""
+    cdef readonly object owner
+    cdef readonly str name
+
+    def __init__(self, owner, str name):
+        self.owner = owner
+        self.name = name
+
+    cpdef object target(self, cls=None):
+        """What ``cls.<name>`` (default: the owner's) resolves to with this stand-in
+        skipped: the first definition after the owner in ``cls``'s MRO that is not a
+        stand-in itself. AttributeError when there is none."""
+        if cls is None:
+            cls = self.owner
+        past_owner = False
+        for klass in cls.__mro__:
+            if not past_owner:
+                past_owner = klass is self.owner
+                continue
+            value = klass.__dict__.get(self.name, _ABSENT)
+            if value is not _ABSENT and type(value) is not RoutedMethod:
+                return value
+        raise AttributeError(f"type object {cls.__name__!r} has no attribute {self.name!r}")
+
+    def __get__(self, instance, cls):
+        if cls is None:
+            cls = type(instance)
+        value = self.target(cls)
+        getter = getattr(type(value), '__get__', None)
+        if getter is None:
+            return value
+        return getter(value, instance, cls)
+
+    def __repr__(self):
+        return f"<RoutedMethod {self.name!r} of {self.owner.__qualname__}>"
 
 
 cdef class MethodCache:
@@ -110,8 +160,15 @@ cdef class MethodCache:
                 released.add(name)    # an instance attribute of the user's own
                 continue
             found = ccxf_type_lookup(cls, name) if generic else NULL
-            if found is not NULL and type(<object>found) is _FUNCTION:
+            func = None
+            if found is not NULL:
                 func = <object>found
+                if type(func) is RoutedMethod:
+                    try:
+                        func = (<RoutedMethod>func).target(cls)
+                    except AttributeError:
+                        func = None
+            if type(func) is _FUNCTION:
                 if held is not None and (<object>held).__func__ is func:
                     continue
                 bound = PyMethod_New(func, owner)
