@@ -153,3 +153,17 @@ def test_a_plain_level_keeps_an_int_third_item_as_ccxt_does(side):
         assert ours[side] == theirs[side], step
     assert any(len(level) == 3 for level in ours[side])
     assert ours[side].copy() == theirs[side]
+
+
+@pytest.mark.parametrize("cls", [_core.OrderBook, _core.CountedOrderBook])
+def test_a_price_printed_another_way_is_checksummed_as_printed_last(cls):
+    """An update of an existing level takes the exchange's latest text of its price too:
+    an OKX/Bitget checksum hashes the book as the exchange prints it now."""
+    extra = [] if cls is _core.OrderBook else [1]
+    book = cls({"bids": [["0.5000", "1"] + extra], "asks": [["0.6000", "2"] + extra]})
+    book["bids"].store_levels([["0.50", "3"] + extra])
+    book["asks"].store_levels([["0.6000", "4"] + extra])
+    assert book.checksum_text(_core.CHECKSUM_OKX) == "0.50:3:0.6000:4"
+    # a level given as a number keeps the text it has
+    book["bids"].store_levels([[0.5, 5.0] + extra])
+    assert book.checksum_text(_core.CHECKSUM_OKX).startswith("0.50:")

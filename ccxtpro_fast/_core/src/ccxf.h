@@ -577,6 +577,10 @@ CCXF_HOT int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssi
     if (amount != 0.0) {
         if (found) {
             lv = ccxf_at(side, pos);
+            /* the price as the exchange prints it now: a checksum hashes that (Bitget's
+               "replace the depth data"), should a price ever be printed another way */
+            if (plen > 0)
+                ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen);
         } else {
             lv = ccxf_insert_at(side, pos);
             if (!lv) return -1;
