@@ -268,3 +268,57 @@ def test_the_interpreter_specialises_the_routing_table_loads():
         assert loads and all(op == "LOAD_ATTR_WITH_HINT" for op in loads), loads
 
     with_exchange(body)
+
+
+def test_stand_ins_survive_a_class_rebuilt_from_their_dict_and_are_callable(monkeypatch):
+    from ccxtpro_fast._core.dispatch import RoutedMethod
+    cls = generic()
+    fastpaths.method_values(cls)
+    stand_in = cls.__dict__["handle_trade"]
+    assert type(stand_in) is RoutedMethod
+    # what class-rebuilding decorators do (six.add_metaclass and the like)
+    clone = type(cls.__name__, cls.__bases__, dict(vars(cls)))
+    assert clone.handle_trade is ccxt.pro.binance.handle_trade
+    # called from the class dict (mock's autospec does): the function it stands for
+    calls = []
+    monkeypatch.setattr(ccxt.pro.binance, "handle_trade", recorder(calls, "via dict"))
+    stand_in(object(), None, TRADE)
+    assert calls == [("via dict", "trade")]
+
+
+def test_a_class_with_its_own_attribute_access_gets_no_stand_ins():
+    class Custom(generic()):
+        def __getattr__(self, name):
+            raise AttributeError(name)
+
+    names = fastpaths.method_values(Custom)
+    assert "handle_trade" in names
+    assert not any(type(v).__name__ == "RoutedMethod" for v in vars(Custom).values())
+
+
+def test_every_exchange_resolves_its_routed_names_as_ccxt_pro_does():
+    """For every ccxt.pro id: once its routing names are stood in for, each resolves on the
+    class to what the class's bases define (for an exchange without a native adapter:
+    what ccxt.pro's own class gives), and on an instance to that, bound."""
+    from ccxtpro_fast._core.dispatch import RoutedMethod
+    routed = 0
+    for exchange_id in ccxt.pro.exchanges:
+        cls, theirs = getattr(ccxtpro_fast, exchange_id), getattr(ccxt.pro, exchange_id)
+        for name in fastpaths.method_values(cls):
+            if type(cls.__dict__.get(name)) is not RoutedMethod:
+                continue
+            routed += 1
+            inherited = next(k.__dict__[name] for k in cls.__mro__[1:] if name in k.__dict__)
+            assert getattr(cls, name) is inherited, (exchange_id, name)
+            if cls.__module__ == "ccxtpro_fast":
+                assert inherited is getattr(theirs, name), (exchange_id, name)
+    assert routed > 100
+
+    def body(ex):
+        ex.client(URL).dispatch(OTHER)
+        for name in fastpaths.method_values(type(ex)):
+            bound = getattr(ex, name)
+            assert bound.__self__ is ex and bound.__func__ is getattr(type(ex), name)
+
+    for cls in (ccxtpro_fast.binance, ccxtpro_fast.kucoin, ccxtpro_fast.okx):
+        with_exchange(body, cls)

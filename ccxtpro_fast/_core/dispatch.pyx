@@ -85,19 +85,25 @@ cdef class RoutedMethod:
 
     cpdef object target(self, cls=None):
         """What ``cls.<name>`` (default: the owner's) resolves to with this stand-in
-        skipped: the first definition after the owner in ``cls``'s MRO that is not a
-        stand-in itself. AttributeError when there is none."""
+        skipped: the first definition after the class holding it in ``cls``'s MRO (the
+        owner, or a class rebuilt from the owner's ``__dict__``) that is not a stand-in
+        itself. AttributeError when there is none."""
         if cls is None:
             cls = self.owner
-        past_owner = False
+        name = self.name
+        past_self = False
         for klass in cls.__mro__:
-            if not past_owner:
-                past_owner = klass is self.owner
+            value = klass.__dict__.get(name, _ABSENT)
+            if not past_self:
+                past_self = value is self
                 continue
-            value = klass.__dict__.get(self.name, _ABSENT)
             if value is not _ABSENT and type(value) is not RoutedMethod:
                 return value
-        raise AttributeError(f"type object {cls.__name__!r} has no attribute {self.name!r}")
+        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+
+    def __call__(self, *args, **kwargs):
+        # called from the class's __dict__ (mock's autospec does): the function it stands for
+        return self.target()(*args, **kwargs)
 
     def __get__(self, instance, cls):
         if cls is None:

@@ -189,8 +189,10 @@ def method_values(cls):
 
 def _route(cls, names):
     # a name the class defines itself is its author's (a RoutedMethod only stands for
-    # an inherited definition); ccxtpro_fast's own base classes are never modified
-    if cls.__module__.startswith(_BASE_MODULES):
+    # an inherited definition); ccxtpro_fast's own base classes are never modified; a
+    # class with its own attribute access gets no MethodCache entries, and a stand-in
+    # without an entry would only make each load slower
+    if cls.__module__.startswith(_BASE_MODULES) or not _generic_getattr(cls):
         return
     for name in names:
         if name not in cls.__dict__ and isinstance(_first_definition(cls, name), types.FunctionType):
@@ -213,6 +215,11 @@ def _method_values(cls):
         if isinstance(_first_definition(cls, name), types.FunctionType):
             resolved.append(name)
     return tuple(resolved)
+
+
+def _generic_getattr(cls):
+    return (cls.__getattribute__ is object.__getattribute__
+            and not any('__getattr__' in klass.__dict__ for klass in cls.__mro__))
 
 
 def _first_definition(cls, name):
