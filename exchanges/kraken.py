@@ -30,6 +30,7 @@ far less than 0.5 of the integer the exchange printed, so the digits are exactly
 exchange's (tests/test_kraken_checksum.py checks this over random values at every
 precision Kraken uses).
 """
+import json
 import operator
 from decimal import Context, Decimal
 
@@ -81,11 +82,12 @@ class BookSync:
 
 
 def _text_levels(levels):
-    """A decoded level list as (price, qty) texts for store_levels: the float's shortest
-    form, which is the wire's number for up to 15 significant digits. The checksum pads
-    a level's text to the pair's precision; a bare float it has to write from its value,
-    which it cannot do exactly once that value in units passes 2**53 (quantities from
-    about 9e7 at 8 decimals: PEPE, SHIB, BONK books), and it raised there."""
+    """A level list as (price, qty) texts for store_levels: a snapshot's come as their wire
+    text (``_kraken_snapshot_frame``); a number decoded as a float (a message orjson
+    decoded) as its shortest form, which is the wire's number only up to 15 significant
+    digits. The checksum pads a level's text to the pair's precision; a bare float it has
+    to write from its value, which it cannot do exactly once that value in units passes
+    2**53 (quantities from about 9e7 at 8 decimals: PEPE, SHIB, BONK books)."""
     return [(str(p), str(q)) for p, q in map(_LEVEL, levels)]
 
 
@@ -104,10 +106,10 @@ def _book_hook(exchange):
     """The transport's raw-frame hook (compiled, ``KrakenBookHook``): a ``book`` update of
     a synchronised symbol is applied, truncated, checksummed and resolved in one core call
     (``_core.diffs.apply_kraken_update``), straight from the frame's bytes, as
-    ``handle_order_book`` does; a mismatch goes to ``_kraken_resync``. Everything else
-    (snapshots, resyncing symbols, other channels, levels of another shape) goes on to
-    orjson and ``handle_message``."""
-    return KrakenBookHook(exchange.book_syncs, exchange._kraken_resync)
+    ``handle_order_book`` does; a mismatch goes to ``_kraken_resync``; a book snapshot to
+    ``_kraken_snapshot_frame``. Everything else (resyncing symbols, other channels,
+    levels of another shape) goes on to orjson and ``handle_message``."""
+    return KrakenBookHook(exchange.book_syncs, exchange._kraken_resync, exchange._kraken_snapshot_frame)
 
 
 class kraken(ExchangeMixin, ccxt.pro.kraken):
@@ -148,6 +150,15 @@ class kraken(ExchangeMixin, ccxt.pro.kraken):
     # ------------------------------------------------------------------ dispatch
 
     handle_raw_message = raw_hook(_book_hook)
+
+    def _kraken_snapshot_frame(self, client, data):
+        """A book snapshot's frame, decoded with its decimal numbers as their wire text
+        (``parse_float=str``) and dispatched as any message: its levels keep the digits
+        the checksum hashes, which a float keeps only up to about 15 significant digits
+        (a quantity of 10**8 and more at 8 decimals has 17). The book's values are the
+        same floats, parsed from that text. Malformed JSON raises here, as the hook's
+        caller reports a failed raw handler."""
+        self.handle_message(client, json.loads(data, parse_float=str))
 
     def handle_message(self, client, message):
         if type(message) is dict:

@@ -32,8 +32,11 @@ def recording(cls):
                 # book updates are handled here, before decoding: recorded the same way
                 handled = super().handle_raw_message(client, data)
                 if handled:
-                    self.received += 1
-                    self._record_book(orjson.loads(data))
+                    message = orjson.loads(data)
+                    # a book snapshot's frame goes on to handle_message, which counts it
+                    if message.get("type") != "snapshot":
+                        self.received += 1
+                        self._record_book(message)
                 return handled
 
         def handle_message(self, client, message):

@@ -375,6 +375,37 @@ def test_quantities_of_hundreds_of_millions_verify_on_the_python_path():
     assert sync.verified == 3 and sync.resyncs == 0
 
 
+def test_a_snapshot_frame_with_17_significant_digits_verifies_from_its_text():
+    """Quantities like 961425548.08470054 (8 decimals, 17 significant digits) are beyond a
+    float: its shortest form is 961425548.0847006. The snapshot frame, as the transport
+    hands it to the raw hook, is decoded with its numbers as text, so the checksum hashes
+    the exchange's digits and the book still holds the float ccxt would."""
+    ex = _loaded()
+    client = FakeClient()
+    asks = [("0.12346", "961425548.08470054"), ("0.12347", "87960647.08795134")]
+    bids = [("0.1234", "123456789.12345678"), ("0.12339", "0.00000001")]
+    units = lambda side: [(_units(p, 5), _units(q, 8)) for p, q in side]
+    checksum = kraken_v2_checksum(units(asks), units(bids), 5, 8, 5, 8)
+    assert str(float(asks[0][1])) != asks[0][1]         # what the float alone would hash
+    levels = lambda side: ",".join('{"price":%s,"qty":%s}' % lv for lv in side)
+    frame = ('{"channel":"book","type":"snapshot","data":[{"symbol":"ALGO/USD","bids":[%s],'
+             '"asks":[%s],"checksum":%d,"timestamp":"2023-10-06T17:35:55.440295Z"}]}'
+             % (levels(bids), levels(asks), checksum)).encode()
+    assert ex.handle_raw_message(client, frame) is True
+    sync = ex.book_syncs["ALGO/USD"]
+    assert sync.verified == 1 and sync.resyncs == 0 and client.resolved[-1][0] == "orderbook@ALGO/USD"
+    book = ex.orderbooks["ALGO/USD"]
+    assert book["asks"][0] == [0.12346, 961425548.08470054] and book["bids"][-1] == [0.12339, 1e-08]
+    # the next update on the compiled path verifies over those levels
+    asks2 = asks + [("0.12348", "5.5")]
+    frame = ('{"channel":"book","type":"update","data":[{"symbol":"ALGO/USD","bids":[],"asks":'
+             '[{"price":0.12348,"qty":5.50000000}],"checksum":%d,'
+             '"timestamp":"2023-10-06T17:35:56.440295Z"}]}'
+             % kraken_v2_checksum(units(asks2), units(bids), 5, 8, 5, 8)).encode()
+    assert ex.handle_raw_message(client, frame) is True
+    assert sync.verified == 2 and sync.resyncs == 0
+
+
 # ------------------------------------------------------------------ precisions of another source
 
 @pytest.mark.parametrize("symbol, price_precision", [

@@ -595,6 +595,9 @@ cdef inline int _kraken_side(OrderBookSide side, const char *d, Spans *sp, int k
     return 0
 
 
+cdef object _KRAKEN_SNAPSHOT = object()     # _kraken_update: a book snapshot, not applied
+
+
 def apply_kraken_update(bytes data not None, dict syncs not None, client):
     """A Kraken v2 ``book`` update of a synchronised symbol: applied (asks, bids, as
     exchanges/kraken.py's handle_order_book does: timestamp/datetime set, truncated to
@@ -604,7 +607,8 @@ def apply_kraken_update(bytes data not None, dict syncs not None, client):
     ``{"price":N,"qty":N}`` (the adapter's path then takes the message: applying the
     levels again changes nothing); the BookSync when the update was applied and its
     checksum does not match (the adapter resynchronises)."""
-    return _kraken_update(data, syncs, client)
+    result = _kraken_update(data, syncs, client)
+    return False if result is _KRAKEN_SNAPSHOT else result
 
 
 cdef object _kraken_update(bytes data, dict syncs, client):
@@ -625,7 +629,12 @@ cdef object _kraken_update(bytes data, dict syncs, client):
         return False
     if (top.kind[KR_CHANNEL] != SPAN_STRING or top.stop[KR_CHANNEL] - top.start[KR_CHANNEL] != 4
             or memcmp(d + top.start[KR_CHANNEL], b'book', 4) != 0
-            or top.kind[KR_TYPE] != SPAN_STRING or top.stop[KR_TYPE] - top.start[KR_TYPE] != 6
+            or top.kind[KR_TYPE] != SPAN_STRING):
+        return False
+    if (top.stop[KR_TYPE] - top.start[KR_TYPE] == 8
+            and memcmp(d + top.start[KR_TYPE], b'snapshot', 8) == 0):
+        return _KRAKEN_SNAPSHOT
+    if (top.stop[KR_TYPE] - top.start[KR_TYPE] != 6
             or memcmp(d + top.start[KR_TYPE], b'update', 6) != 0):
         return False
     if (bk.kind[KB_SYMBOL] != SPAN_STRING or bk.kind[KB_TIMESTAMP] != SPAN_STRING
@@ -811,18 +820,26 @@ cdef class BinanceDepthHook(RawHook):
 
 cdef class KrakenBookHook(RawHook):
     """kraken.handle_raw_message: apply_kraken_update; a checksum mismatch goes to
-    ``on_mismatch(client, sync)``."""
+    ``on_mismatch(client, sync)``, a book snapshot's frame (one symbol) to
+    ``on_snapshot(client, data)`` when given."""
     cdef dict syncs
     cdef object on_mismatch
+    cdef object on_snapshot
 
-    def __init__(self, dict syncs not None, on_mismatch):
+    def __init__(self, dict syncs not None, on_mismatch, on_snapshot=None):
         self.syncs = syncs
         self.on_mismatch = on_mismatch
+        self.on_snapshot = on_snapshot
 
     cdef int handle(self, object client, bytes data) except -1:
         result = _kraken_update(data, self.syncs, client)
         if result is False:
             return 0
+        if result is _KRAKEN_SNAPSHOT:
+            if self.on_snapshot is None:
+                return 0
+            self.on_snapshot(client, data)
+            return 1
         self.applied += 1
         if result is not True:
             self.on_mismatch(client, result)
