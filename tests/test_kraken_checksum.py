@@ -342,6 +342,16 @@ def _big_book(symbol_checksum_args):
     return asks, bids, kraken_v2_checksum(units(asks), units(bids), 5, 8, 5, 8)
 
 
+def _algo_ask_added(price, qty, asks, bids):
+    """The frame of an ALGO/USD book update adding the ask (price, qty) to the book
+    ``asks``/``bids`` (texts), with the checksum of the book it leaves."""
+    units = lambda side: [(_units(p, 5), _units(q, 8)) for p, q in side]
+    after = asks + [(price, qty)]
+    return ('{"channel":"book","type":"update","data":[{"symbol":"ALGO/USD","bids":[],"asks":'
+            '[{"price":%s,"qty":%s}],"checksum":%d,"timestamp":"2023-10-06T17:35:56.440295Z"}]}'
+            % (price, qty, kraken_v2_checksum(units(after), units(bids), 5, 8, 5, 8))).encode()
+
+
 def test_quantities_of_hundreds_of_millions_verify_on_the_python_path():
     """A meme-coin book (PEPE, SHIB, BONK: 8 qty decimals, sizes of 10**8 and more) has
     quantities whose value in units passes 2**53: the float alone cannot be written at
@@ -366,11 +376,7 @@ def test_quantities_of_hundreds_of_millions_verify_on_the_python_path():
     ex.handle_order_book(client, update)
     assert sync.verified == 2 and sync.resyncs == 0 and book["asks"][-1] == [0.12351, 987654321.5]
     # and on the compiled path, where the snapshot's levels are under the update's
-    asks3 = asks2[1:] + [("0.12352", "1000000000")]
-    frame = ('{"channel":"book","type":"update","data":[{"symbol":"ALGO/USD","bids":[],"asks":'
-             '[{"price":0.12352,"qty":1000000000.00000000}],"checksum":%d,'
-             '"timestamp":"2023-10-06T17:35:56.440295Z"}]}'
-             % kraken_v2_checksum(units(asks3), units(bids), 5, 8, 5, 8)).encode()
+    frame = _algo_ask_added("0.12352", "1000000000.00000000", asks2[1:], bids)
     assert ex.handle_raw_message(client, frame) is True
     assert sync.verified == 3 and sync.resyncs == 0
 
@@ -397,11 +403,7 @@ def test_a_snapshot_frame_with_17_significant_digits_verifies_from_its_text():
     book = ex.orderbooks["ALGO/USD"]
     assert book["asks"][0] == [0.12346, 961425548.08470054] and book["bids"][-1] == [0.12339, 1e-08]
     # the next update on the compiled path verifies over those levels
-    asks2 = asks + [("0.12348", "5.5")]
-    frame = ('{"channel":"book","type":"update","data":[{"symbol":"ALGO/USD","bids":[],"asks":'
-             '[{"price":0.12348,"qty":5.50000000}],"checksum":%d,'
-             '"timestamp":"2023-10-06T17:35:56.440295Z"}]}'
-             % kraken_v2_checksum(units(asks2), units(bids), 5, 8, 5, 8)).encode()
+    frame = _algo_ask_added("0.12348", "5.50000000", asks, bids)
     assert ex.handle_raw_message(client, frame) is True
     assert sync.verified == 2 and sync.resyncs == 0
 
