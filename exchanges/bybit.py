@@ -63,7 +63,7 @@ class _Book:
     sequence) is only recorded. No checksum: Bybit publishes none.
     """
     __slots__ = ('exchange', 'client', 'topic', 'symbol', 'market', 'hash', 'bidask', 'synced', 'u',
-                 'seq', 'resyncs', 'attempts', 'pending', 'timer', 'iso')
+                 'seq', 'resyncs', 'attempts', 'pending', 'timer', 'iso', 'own')
 
     def __init__(self, exchange, client, topic, symbol, market, iso):
         self.exchange = exchange
@@ -81,6 +81,37 @@ class _Book:
         self.pending = _EMPTY   # req_ids of the resync's unsubscribe/subscribe
         self.timer = None
         self.iso = iso
+        self.own = None         # a depth-1 topic's own book (see _book)
+
+    def _book(self, client):
+        """The book this topic's pushes go to, and whether it is the symbol's order book.
+        A depth-1 topic subscribed for bid/ask only, on a connection where a deeper topic
+        of the same symbol keeps the order book, gets a book of its own: ccxt.pro writes
+        its one level into that shared book, so a user watching the book and the bid/ask
+        of a symbol got a book cut to its top and then corrupted by the next deltas."""
+        exchange = self.exchange
+        if self.bidask and not self._serves_order_book(client) and any(
+                not other.bidask and other.symbol == self.symbol
+                for other in (exchange._bybit_books.get(client) or {}).values()):
+            own = self.own
+            if own is None:
+                own = self.own = exchange.order_book()
+                shared = exchange.orderbooks.get(self.symbol)
+                if shared is not None:
+                    # the top as it is now, until this topic's next snapshot
+                    own['bids'].store_levels(shared['bids'][:1])
+                    own['asks'].store_levels(shared['asks'][:1])
+            return own, False
+        book = exchange.orderbooks.get(self.symbol)
+        if book is None:
+            book = exchange.orderbooks[self.symbol] = exchange.order_book()
+        return book, True
+
+    def _serves_order_book(self, client):
+        # watch_order_book(symbol, 1) recorded this topic under the order book's hash
+        recorded = client.subscriptions.get(self.hash)
+        topics = recorded.get('topics') if isinstance(recorded, dict) else None
+        return bool(topics) and self.topic in topics
 
     def on_message(self, client, message):
         """Wire sample (docs, trimmed)::
@@ -92,10 +123,7 @@ class _Book:
         """
         data = message['data']
         u = data['u']
-        exchange = self.exchange
-        book = exchange.orderbooks.get(self.symbol)
-        if book is None:
-            book = exchange.orderbooks[self.symbol] = exchange.order_book()
+        book, shared = self._book(client)
         if message['type'] == 'snapshot':
             # steps 1 and 2: every snapshot replaces the book (a restart's u=1 one too,
             # whatever its seq: the docs give no rule to skip one, ccxt.pro skips none)
@@ -125,7 +153,8 @@ class _Book:
         timestamp = message.get('ts')
         book['timestamp'] = timestamp
         book['datetime'] = self.iso(timestamp)
-        client.resolve(book, self.hash)
+        if shared:
+            client.resolve(book, self.hash)
         if self.bidask:
             self._resolve_bidask(client, book)
 

@@ -155,3 +155,48 @@ def test_odd_numbers_duplicates_empty_sides_and_unknown_deletes_as_ccxt(raw):
     got, got_resolved = feed(ccxtpro_fast.bybit, SPOT, messages, raw)
     assert got == expected
     assert got_resolved == expected_resolved
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_a_symbols_book_and_its_bid_ask_watched_together_stay_apart(raw):
+    """watch_order_book (orderbook.50) and watch_bids_asks (orderbook.1) of one symbol on
+    one connection: ccxt.pro writes the depth-1 pushes into the book the depth-50 topic
+    keeps, which is cut to its top and then corrupted by the next depth-50 deltas. Here
+    the book stays the depth-50 book after every push and the bid/ask comes from the
+    depth-1 topic."""
+    deep, top = "orderbook.50.ETHUSDT", "orderbook.1.ETHUSDT"
+    symbol = "ETH/USDT:USDT"
+    bids = [["2000.10", "3"], ["2000.00", "1"], ["1999.90", "2"]]
+    asks = [["2000.20", "1"], ["2000.30", "4"], ["2000.40", "5"]]
+    messages = [
+        book_push(deep, "snapshot", 1700000000000, bids, asks, 100, 9000),
+        book_push(top, "snapshot", 1700000000005, [["2000.10", "2.5"]], [["2000.20", "1"]], 70, 9001),
+        book_push(deep, "delta", 1700000000010, [["2000.10", "2.5"]], [["2000.30", "0"]], 101, 9001),
+        book_push(top, "snapshot", 1700000000015, [["2000.10", "2.5"]], [["2000.20", "0.5"]], 71, 9002),
+        book_push(deep, "delta", 1700000000020, [], [["2000.20", "0.5"]], 102, 9002),
+    ]
+    truth_bids = [[2000.1, 2.5], [2000.0, 1.0], [1999.9, 2.0]]
+    truth_asks = [[2000.2, 0.5], [2000.4, 5.0]]
+
+    def run(cls):
+        ex = cls({"enableRateLimit": False})
+        ex.set_markets(sim_markets("bybit"))
+        client = FakeClient(LINEAR)
+        client.subscriptions["orderbook:" + symbol] = {"id": "1", "topics": [deep]}
+        client.subscriptions["bidask:" + symbol] = {"id": "2", "topics": [top]}
+        for message in messages:
+            data = orjson.dumps(message)
+            if not (raw and hasattr(ex, "handle_raw_message") and ex.handle_raw_message(client, data)):
+                ex.handle_message(client, orjson.loads(data))
+        return ex, client
+
+    ours, client = run(ccxtpro_fast.bybit)
+    book = ours.orderbooks[symbol]
+    assert [list(x) for x in book["bids"]] == truth_bids and [list(x) for x in book["asks"]] == truth_asks
+    assert ours.bidsasks[symbol]["bid"] == 2000.1 and ours.bidsasks[symbol]["askVolume"] == 0.5
+    # the depth-1 pushes resolve the bid/ask only, never the order book's waiters
+    assert client.resolved.count("bidask:" + symbol) == 2
+    if not raw:     # (the compiled path resolves only hashes someone waits for)
+        assert client.resolved.count("orderbook:" + symbol) == 3
+    theirs, _ = run(ccxt.pro.bybit)
+    assert [list(x) for x in theirs.orderbooks[symbol]["asks"]] != truth_asks     # ccxt.pro's is not
