@@ -1,0 +1,452 @@
+"""Private streams through our transport, against ccxt.pro: the same scenario runs on
+``ccxt.pro.<id>`` and ``ccxtpro_fast.<id>`` and must end the same way.
+
+Each run talks to a local WebSocket server (aiohttp, started per run) that plays the
+exchange's private endpoint: it checks the login message and its signature as the
+exchange documents them for the test secret, acks it, acks each subscription and pushes
+the private messages of that channel. The pushed shapes are ccxt's own sample messages
+(the comments of ccxt/pro/<id>.py's handlers, cited at each one) or the exchange's docs;
+where a sample names an instrument our preset markets lack, only that value is changed.
+
+Compared between the two libraries: every message the client sent (login included; the
+clock is frozen on both so the signatures are equal), the unified results of
+watch_orders / watch_balance / watch_my_trades (and Bybit's create_order_ws), and the
+error class and text an auth failure rejects with. Our client, run verbose, must not log
+the secret (nor the signature or API key: its redactor masks them).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+
+import ccxt.pro
+import pytest
+from aiohttp import WSMsgType, web
+
+import ccxtpro_fast
+from sim_helpers import run, sim_markets
+
+API_KEY = "TESTKEY8uR4uz9Imkw4Wx"
+SECRET = "TESTSECRETk2Zq8vXw3pL6nR1tY5uJ0mB9cD4"
+PASSPHRASE = "test-pass-phrase"
+FROZEN_MS = 1700000000000
+CONN = "cojifin88smerbj9t560-404"
+
+
+def _hmac(text, digest):
+    mac = hmac.new(SECRET.encode(), text.encode(), hashlib.sha256)
+    return mac.hexdigest() if digest == "hex" else base64.b64encode(mac.digest()).decode()
+
+
+def plain(value):
+    """A unified result as plain data (ArrayCache -> list), for comparison."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------- server
+
+class Server:
+    """A local WebSocket endpoint; ``reply(server, ws, path, message)`` answers each text
+    message. ``received``: (path, message) in arrival order; ``errors``: what the server
+    found wrong in the client's messages (asserted empty by the tests)."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.received = []
+        self.errors = []
+        self.counts = {}
+        self.runner = None
+        self.port = None
+
+    async def __aenter__(self):
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._ws)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.runner.cleanup()
+
+    @property
+    def base(self):
+        return "ws://127.0.0.1:%d" % self.port
+
+    async def _ws(self, request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                message = json.loads(msg.data)
+            except ValueError:
+                message = msg.data          # OKX's text 'ping'
+            self.received.append((request.path, message))
+            try:
+                await self.reply(self, ws, request.path, message)
+            except Exception as error:      # a broken server must fail the test, not hang it
+                self.errors.append(repr(error))
+        return ws
+
+    def nth(self, key):
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return self.counts[key]
+
+
+async def send(ws, message):
+    await ws.send_str(json.dumps(message))
+
+
+# ---------------------------------------------------------------------------- Bybit v5
+
+# ccxt/pro/bybit.py handle_order, the "unified" sample (an option order there: symbol and
+# category set to a linear market we preset)
+BYBIT_ORDER = {
+    "id": "5923240c6880ab-c59f-420b-9adb-3639adc9dd90", "topic": "order", "creationTime": 1672364262474,
+    "data": [{
+        "symbol": "BTCUSDT", "orderId": "5cf98598-39a7-459e-97bf-76ca765ee020", "side": "Sell",
+        "orderType": "Market", "cancelType": "UNKNOWN", "price": "72.5", "qty": "1", "orderIv": "",
+        "timeInForce": "IOC", "orderStatus": "Filled", "orderLinkId": "", "lastPriceOnCreated": "",
+        "reduceOnly": False, "leavesQty": "", "leavesValue": "", "cumExecQty": "1", "cumExecValue": "75",
+        "avgPrice": "75", "blockTradeId": "", "positionIdx": 0, "cumExecFee": "0.358635",
+        "createdTime": "1672364262444", "updatedTime": "1672364262457", "rejectReason": "EC_NoError",
+        "stopOrderType": "", "triggerPrice": "", "takeProfit": "", "stopLoss": "", "tpTriggerBy": "",
+        "slTriggerBy": "", "triggerDirection": 0, "triggerBy": "", "closeOnTrigger": False,
+        "category": "linear",
+    }],
+}
+
+# ccxt/pro/bybit.py handle_my_trades, the "unified" sample (XRPUSDT there)
+BYBIT_EXECUTION = {
+    "id": "592324803b2785-26fa-4214-9963-bdd4727f07be", "topic": "execution", "creationTime": 1672364174455,
+    "data": [{
+        "category": "linear", "symbol": "BTCUSDT", "execFee": "0.005061",
+        "execId": "7e2ae69c-4edf-5800-a352-893d52b446aa", "execPrice": "0.3374", "execQty": "25",
+        "execType": "Trade", "execValue": "8.435", "isMaker": False, "feeRate": "0.0006", "tradeIv": "",
+        "markIv": "", "blockTradeId": "", "markPrice": "0.3391", "indexPrice": "", "underlyingPrice": "",
+        "leavesQty": "0", "orderId": "f6e324ff-99c2-4e89-9739-3086e47f9381", "orderLinkId": "",
+        "orderPrice": "0.3207", "orderQty": "25", "orderType": "Market", "stopOrderType": "UNKNOWN",
+        "side": "Sell", "execTime": "1672364174443", "isLeverage": "0",
+    }],
+}
+
+
+def _bybit_coin(coin, equity, usd, wallet, withdraw, borrow, im, mm, upl, cum):
+    return {"coin": coin, "equity": equity, "usdValue": usd, "walletBalance": wallet,
+            "availableToWithdraw": withdraw, "availableToBorrow": borrow, "borrowAmount": "0",
+            "accruedInterest": "0", "totalOrderIM": "0", "totalPositionIM": im, "totalPositionMM": mm,
+            "unrealisedPnl": upl, "cumRealisedPnl": cum, "bonus": "0"}
+
+
+# ccxt/pro/bybit.py handle_balance, the "unified" sample (three of its coins)
+BYBIT_WALLET = {
+    "id": "5923242c464be9-25ca-483d-a743-c60101fc656f", "topic": "wallet", "creationTime": 1672364262482,
+    "data": [{
+        "accountIMRate": "0.016", "accountMMRate": "0.003", "totalEquity": "12837.78330098",
+        "totalWalletBalance": "12840.4045924", "totalMarginBalance": "12837.78330188",
+        "totalAvailableBalance": "12632.05767702", "totalPerpUPL": "-2.62129051",
+        "totalInitialMargin": "205.72562486", "totalMaintenanceMargin": "39.42876721",
+        "coin": [
+            _bybit_coin("USDC", "200.62572554", "200.62572554", "201.34882644", "0", "1500000",
+                        "202.99874213", "39.14289747", "74.2768991", "-209.1544627"),
+            _bybit_coin("BTC", "0.06488393", "1023.08402268", "0.06488393", "0.06488393", "2.5",
+                        "0", "0", "0", "0"),
+            _bybit_coin("USDT", "11726.64664904", "11613.58597018", "11728.54414904", "11723.92075829",
+                        "2500000", "2.72589075", "0.28576575", "-1.8975", "0.64782276"),
+        ],
+        "accountType": "UNIFIED",
+    }],
+}
+
+BYBIT_PUSH = {"order": BYBIT_ORDER, "execution": BYBIT_EXECUTION, "wallet": BYBIT_WALLET}
+
+
+def bybit_server(fail_auth=False):
+    async def reply(server, ws, path, message):
+        op = message.get("op") if isinstance(message, dict) else None
+        if op == "auth":
+            # https://bybit-exchange.github.io/docs/v5/ws/connect#authentication:
+            # args [apiKey, expires, hex HMAC-SHA256 of "GET/realtime" + expires]
+            args = message.get("args")
+            ok = (set(message) == {"op", "args"} and isinstance(args, list) and len(args) == 3
+                  and args[0] == API_KEY and args[1] == str(FROZEN_MS + 10000)
+                  and args[2] == _hmac("GET/realtime" + args[1], "hex"))
+            if not ok:
+                server.errors.append("bad auth message %r" % (message,))
+            if fail_auth or not ok:
+                # ccxt/pro/bybit.py handle_error_message, "auth error"
+                await send(ws, {"success": False, "ret_msg": "error:USVC1111", "conn_id": CONN,
+                                "request": {"op": "auth", "args": args}})
+            elif path.endswith("/trade"):
+                # ccxt/pro/bybit.py handle_authenticate, the trade WS's ack
+                await send(ws, {"retCode": 0, "retMsg": "OK", "op": "auth", "connId": CONN})
+            else:
+                # ccxt/pro/bybit.py handle_authenticate, the private WS's ack
+                await send(ws, {"success": True, "ret_msg": "", "op": "auth", "conn_id": CONN})
+        elif op == "subscribe":
+            # https://bybit-exchange.github.io/docs/v5/ws/connect#how-to-subscribe-to-topics
+            await send(ws, {"success": True, "ret_msg": "", "conn_id": CONN,
+                            "req_id": message.get("req_id", ""), "op": "subscribe"})
+            for topic in message["args"]:
+                await send(ws, BYBIT_PUSH[topic])
+        elif op == "order.create":
+            # ccxt/pro/bybit.py handle_order_ws
+            await send(ws, {"reqId": message["reqId"], "retCode": 0, "retMsg": "OK", "op": "order.create",
+                            "data": {"orderId": "1673523595617593600", "orderLinkId": "1673523595617593601"},
+                            "header": {"X-Bapi-Limit": "20", "X-Bapi-Limit-Status": "19",
+                                       "X-Bapi-Limit-Reset-Timestamp": "1714235558880",
+                                       "Traceid": "584a06d373f2fdcb3a4dfdd81d27df11", "Timenow": "1714235558881"},
+                            "connId": "cojidqec0hv9fgvhtbt0-40e"})
+    return reply
+
+
+def bybit_point(ex, server):
+    ws = ex.urls["api"]["ws"]["private"]
+    ws["contract"] = ws["usdc"] = ws["spot"]["unified"] = server.base + "/v5/private"
+    ws["trade"] = server.base + "/v5/trade"
+    # a unified account, as isUnifiedEnabled would learn over REST
+    ex.options["enableUnifiedMargin"] = False
+    ex.options["enableUnifiedAccount"] = True
+
+
+async def bybit_flow(ex):
+    return {
+        "orders": plain(await ex.watch_orders()),
+        "balance": plain(await ex.watch_balance()),
+        "my_trades": plain(await ex.watch_my_trades()),
+        "create_order_ws": plain(await ex.create_order_ws("BTC/USDT:USDT", "limit", "buy", 0.001, 30000)),
+    }
+
+
+async def bybit_fail_flow(ex):
+    return await ex.watch_balance()
+
+
+# ---------------------------------------------------------------------------- OKX v5
+
+# ccxt/pro/okx.py handle_orders: a live ETH-USDT limit order, nothing filled
+OKX_ORDER = {
+    "arg": {"channel": "orders", "instType": "ANY"},
+    "data": [{
+        "accFillSz": "0", "amendResult": "", "avgPx": "", "cTime": "1634548275191", "category": "normal",
+        "ccy": "", "clOrdId": "e847386590ce4dBC330547db94a08ba0", "code": "0", "execType": "", "fee": "0",
+        "feeCcy": "USDT", "fillFee": "0", "fillFeeCcy": "", "fillNotionalUsd": "", "fillPx": "",
+        "fillSz": "0", "fillTime": "", "instId": "ETH-USDT", "instType": "SPOT", "lever": "", "msg": "",
+        "notionalUsd": "451.4516256", "ordId": "370257534141235201", "ordType": "limit", "pnl": "0",
+        "posSide": "", "px": "60000", "rebate": "0", "rebateCcy": "ETH", "reqId": "", "side": "sell",
+        "slOrdPx": "", "slTriggerPx": "", "state": "live", "sz": "0.007526", "tag": "", "tdMode": "cash",
+        "tgtCcy": "", "tpOrdPx": "", "tpTriggerPx": "", "tradeId": "", "uTime": "1634548275191",
+    }],
+}
+
+# the same order filled: the fill fields of the orders channel
+# (https://www.okx.com/docs-v5/en/#order-book-trading-trade-ws-order-channel) given values
+OKX_FILL = {"arg": OKX_ORDER["arg"], "data": [dict(
+    OKX_ORDER["data"][0], accFillSz="0.007526", avgPx="60000", execType="T", fillFee="-0.3612",
+    fillFeeCcy="USDT", fillNotionalUsd="451.56", fillPx="60000", fillSz="0.007526",
+    fillTime="1634548276000", state="filled", tradeId="242589207", uTime="1634548276000")]}
+
+# ccxt/pro/okx.py handle_balance (written as JSON; one currency, as there)
+OKX_ACCOUNT = {
+    "arg": {"channel": "account", "uid": "158635852459810816"},
+    "eventType": "snapshot", "curPage": 1, "lastPage": True,
+    "data": [{
+        "adjEq": "100942.13298468884", "availEq": "98461.99074635761", "borrowFroz": "409.3702076072169",
+        "delta": "", "deltaLever": "", "deltaNeutralStatus": "",
+        "details": [{
+            "accAvgPx": "", "autoLendAmt": "0", "autoLendMtAmt": "0", "autoLendStatus": "unsupported",
+            "autoStakingStatus": "unsupported", "availBal": "2900", "availEq": "2900", "borrowFroz": "0",
+            "cashBal": "2900", "ccy": "TUSD", "clSpotInUseAmt": "", "coinUsdPrice": "200.026",
+            "colBorrAutoConversion": "0", "colRes": "0", "collateralEnabled": False,
+            "collateralRestrict": False, "crossLiab": "0", "disEq": "0", "eq": "2900", "eqUsd": "580075.4",
+            "fixedBal": "0", "frozenBal": "0", "frpType": "0", "imr": "", "interest": "0", "isoEq": "0",
+            "isoLiab": "0", "isoUpl": "0", "liab": "0", "maxLoan": "0", "maxSpotInUseAmt": "",
+            "mgnRatio": "", "mmr": "", "notionalLever": "", "openAvgPx": "", "ordFrozen": "0",
+            "rewardBal": "", "smtSyncEq": "0", "spotBal": "", "spotCopyTradingEq": "0", "spotInUseAmt": "",
+            "spotIsoBal": "0", "spotUpl": "", "spotUplRatio": "", "stgyEq": "0", "totalPnl": "",
+            "totalPnlRatio": "", "twap": "0", "uTime": "1752243427083", "upl": "0", "uplLiab": "0",
+        }],
+        "imr": "2480.1422383312265", "isoEq": "0", "mgnRatio": "1814.5924297007082",
+        "mmr": "52.196024182958055", "notionalUsd": "4634.0971302081125",
+        "notionalUsdForBorrow": "2046.8510380360844", "notionalUsdForFutures": "101.11322817202809",
+        "notionalUsdForOption": "0", "notionalUsdForSwap": "2486.1328640000006",
+        "ordFroz": "1208.3566666666668", "totalEq": "711018.8951315446", "uTime": "1773837554158",
+        "upl": "9.244336372701904",
+    }],
+}
+
+
+def okx_server(fail_auth=False):
+    async def reply(server, ws, path, message):
+        if message == "ping":
+            await ws.send_str("pong")
+            return
+        op = message.get("op")
+        if op == "login":
+            # https://www.okx.com/docs-v5/en/#overview-websocket-login: args [{apiKey,
+            # passphrase, timestamp (s), sign: base64 HMAC-SHA256 of timestamp + "GET" +
+            # "/users/self/verify"}]
+            args = message.get("args")
+            arg = args[0] if isinstance(args, list) and len(args) == 1 else {}
+            ts = str(FROZEN_MS // 1000)
+            ok = (set(message) == {"op", "args"} and set(arg) == {"apiKey", "passphrase", "timestamp", "sign"}
+                  and arg["apiKey"] == API_KEY and arg["passphrase"] == PASSPHRASE and arg["timestamp"] == ts
+                  and arg["sign"] == _hmac(ts + "GET/users/self/verify", "base64"))
+            if not ok:
+                server.errors.append("bad login message %r" % (message,))
+            if fail_auth or not ok:
+                # the docs' failure response
+                await send(ws, {"event": "error", "code": "60009", "msg": "Login failed.", "connId": "a4d3ae55"})
+            else:
+                # the docs' success response
+                await send(ws, {"event": "login", "code": "0", "msg": "", "connId": "a4d3ae55"})
+        elif op == "subscribe":
+            for arg in message["args"]:
+                # the docs' subscribe response: the arg echoed
+                await send(ws, {"event": "subscribe", "arg": arg, "connId": "a4d3ae55"})
+                channel = arg["channel"]
+                if channel == "orders":
+                    # first subscription (watch_orders): the live order; the second
+                    # (watch_my_trades subscribes again): its fill
+                    await send(ws, OKX_ORDER if server.nth("orders") == 1 else OKX_FILL)
+                elif channel == "account":
+                    await send(ws, OKX_ACCOUNT)
+    return reply
+
+
+def okx_point(ex, server):
+    ex.urls["api"]["ws"] = server.base + "/ws/v5"
+
+
+async def okx_flow(ex):
+    return {
+        "orders": plain(await ex.watch_orders()),
+        "balance": plain(await ex.watch_balance()),
+        "my_trades": plain(await ex.watch_my_trades()),
+    }
+
+
+async def okx_fail_flow(ex):
+    return await ex.watch_orders()
+
+
+# ---------------------------------------------------------------------------- runner
+
+SCENARIOS = {
+    "bybit": (bybit_server, bybit_point, bybit_flow, bybit_fail_flow),
+    "okx": (okx_server, okx_point, okx_flow, okx_fail_flow),
+}
+
+
+class Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+async def session(cls, exchange_id, markets, fail_auth=False, verbose=False):
+    """One run of a scenario: (outcome, messages the server received, server errors,
+    log text). ``outcome`` is the flow's result or ('error', class, text)."""
+    make_server, point, flow, fail_flow = SCENARIOS[exchange_id]
+    capture = Capture()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.DEBUG)
+    printed = []
+    try:
+        async with Server(make_server(fail_auth)) as server:
+            ex = cls({"apiKey": API_KEY, "secret": SECRET, "password": PASSPHRASE,
+                      "enableRateLimit": False, "verbose": verbose})
+            ex.log = lambda *args: printed.append(" ".join(str(a) for a in args))
+            ex.set_markets(markets)
+            # the same clock on both, so the signed login messages are equal
+            ex.milliseconds = lambda: FROZEN_MS
+            ex.seconds = lambda: FROZEN_MS // 1000
+            ex.nonce = lambda: FROZEN_MS
+            point(ex, server)
+            try:
+                outcome = await (fail_flow if fail_auth else flow)(ex)
+                if fail_auth:
+                    outcome = ("resolved", plain(outcome))
+            except Exception as error:
+                outcome = ("error", type(error), str(error))
+            finally:
+                await ex.close()
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(level)
+    received = [(path, m) for path, m in server.received if m != "ping"
+                and not (isinstance(m, dict) and m.get("op") == "ping")]
+    return outcome, received, server.errors, "\n".join(printed + capture.lines)
+
+
+def both(exchange_id, **kw):
+    markets = sim_markets(exchange_id)   # loaded before the test's loop runs (its own loop)
+
+    async def go():
+        vanilla = await session(getattr(ccxt.pro, exchange_id), exchange_id, markets, **kw)
+        fast = await session(getattr(ccxtpro_fast, exchange_id), exchange_id, markets, **kw)
+        return vanilla, fast
+    return run(go())
+
+
+AUTH_OPS = {"bybit": "auth", "okx": "login"}
+
+
+@pytest.mark.parametrize("exchange_id", sorted(SCENARIOS))
+def test_private_flows_match_ccxt_pro(exchange_id):
+    (v_out, v_sent, v_err, _), (f_out, f_sent, f_err, _) = both(exchange_id)
+    assert v_err == [] and f_err == []
+    assert not (isinstance(v_out, tuple) and v_out[0] == "error"), v_out
+    assert f_out == v_out
+    # every message sent, in order, login first on each connection: identical
+    logins = [m for _, m in f_sent if m.get("op") == AUTH_OPS[exchange_id]]
+    assert logins, f_sent
+    assert f_sent == v_sent
+    for name in ("orders", "balance", "my_trades"):
+        assert f_out[name], name
+
+
+@pytest.mark.parametrize("exchange_id", sorted(SCENARIOS))
+def test_auth_failure_rejects_alike(exchange_id):
+    (v_out, v_sent, v_err, _), (f_out, f_sent, f_err, _) = both(exchange_id, fail_auth=True)
+    assert v_out[0] == "error", v_out
+    assert issubclass(v_out[1], ccxt.AuthenticationError), v_out
+    assert f_out == v_out
+    assert f_sent == v_sent
+    assert SECRET not in f_out[2]
+
+
+@pytest.mark.parametrize("fail_auth", [False, True])
+@pytest.mark.parametrize("exchange_id", sorted(SCENARIOS))
+def test_secret_not_logged(exchange_id, fail_auth):
+    markets = sim_markets(exchange_id)
+    out, sent, _, logs = run(session(getattr(ccxtpro_fast, exchange_id), exchange_id, markets,
+                                     fail_auth=fail_auth, verbose=True))
+    if not fail_auth:
+        assert not (isinstance(out, tuple) and out[0] == "error"), out
+    login = next(m for _, m in sent if m.get("op") == AUTH_OPS[exchange_id])
+    signature = login["args"][2] if exchange_id == "bybit" else login["args"][0]["sign"]
+    assert "sending" in logs                  # verbose did log the traffic
+    assert SECRET not in logs
+    # our redactor also masks what the login carries
+    assert signature not in logs
+    assert API_KEY not in logs
+    if exchange_id == "okx":
+        assert PASSPHRASE not in logs
