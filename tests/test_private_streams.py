@@ -20,6 +20,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 
@@ -519,6 +520,17 @@ SCENARIOS = {
 }
 
 
+def freeze(ex):
+    """The same clock on both, so the signed logins are equal, and the same 'random'
+    digits (OKX's request ids end in rand_number(4), its clOrdId in uuid16())."""
+    ex.milliseconds = lambda: FROZEN_MS
+    ex.seconds = lambda: FROZEN_MS // 1000
+    ex.nonce = lambda: FROZEN_MS
+    counter = itertools.count(1000)
+    ex.rand_number = lambda size: next(counter)
+    ex.uuid16 = lambda length=16: "%016x" % next(counter)
+
+
 def markets_for(exchange_id):
     if exchange_id == "binanceusdm":
         return sim_markets(exchange_id, "binance", binance_markets)
@@ -552,10 +564,7 @@ async def session(cls, exchange_id, markets, fail_auth=False, verbose=False):
                       "enableRateLimit": False, "verbose": verbose})
             ex.log = lambda *args: printed.append(" ".join(str(a) for a in args))
             ex.set_markets(markets)
-            # the same clock on both, so the signed login messages are equal
-            ex.milliseconds = lambda: FROZEN_MS
-            ex.seconds = lambda: FROZEN_MS // 1000
-            ex.nonce = lambda: FROZEN_MS
+            freeze(ex)
             point(ex, server)
             try:
                 outcome = await (fail_flow if fail_auth else flow)(ex, server)
@@ -699,8 +708,8 @@ def run_flow(exchange_id, flow, fail_first=False):
     markets = markets_for(exchange_id)
 
     async def one(cls):
-        refusing = make_server(True)
-        accepting = make_server(False)
+        refusing = make_server(True) if fail_first else None
+        accepting = make_server(False) if fail_first else make_server()
 
         async def reply(server, ws, path, message):
             # refuse logins until the flow sets server.accept
@@ -709,9 +718,7 @@ def run_flow(exchange_id, flow, fail_first=False):
         async with Server(reply) as server:
             ex = cls({"apiKey": API_KEY, "secret": SECRET, "password": PASSPHRASE, "enableRateLimit": False})
             ex.set_markets(markets)
-            ex.milliseconds = lambda: FROZEN_MS
-            ex.seconds = lambda: FROZEN_MS // 1000
-            ex.nonce = lambda: FROZEN_MS
+            freeze(ex)
             point(ex, server)
             try:
                 outcome = await asyncio.wait_for(flow(ex, server), 10)
@@ -753,5 +760,77 @@ def test_concurrent_watches_match(exchange_id):
 def test_retry_after_auth_failure_matches(exchange_id):
     (v_out, v_sent, v_err), (f_out, f_sent, f_err) = run_flow(exchange_id, retry_after_failure_flow,
                                                               fail_first=True)
+    assert f_out == v_out
+    assert f_sent == v_sent
+
+
+# ---------------------------------------------------------------------------- orders over WS
+
+def okx_trading_server():
+    base = okx_server(False)
+
+    async def reply(server, ws, path, message):
+        if isinstance(message, dict) and message.get("op") in ("order", "batch-orders"):
+            arg = message["args"][0]
+            if arg.get("sz") == "1000":
+                # the docs' failure example of the WS place-order request (code "1", the
+                # reason per order in sCode/sMsg)
+                await send(ws, {"id": message["id"], "op": message["op"], "code": "1", "msg": "",
+                                "data": [{"clOrdId": "", "ordId": "", "tag": "", "ts": "1695190491421339",
+                                          "sCode": "51008",
+                                          "sMsg": "Order failed. Insufficient USDT balance in account."}],
+                                "inTime": "1695190491421339", "outTime": "1695190491423240"})
+            else:
+                # ccxt/pro/okx.py handle_place_orders
+                await send(ws, {"id": message["id"], "op": message["op"], "code": "0", "msg": "",
+                                "data": [{"tag": "e847386590ce4dBC", "ordId": "599823446566084608",
+                                          "clOrdId": "e847386590ce4dBCb939511604f394b0", "sCode": "0",
+                                          "sMsg": "Order successfully placed."}]})
+            return
+        await base(server, ws, path, message)
+    return reply
+
+
+def bybit_trading_server():
+    base = bybit_server(False)
+
+    async def reply(server, ws, path, message):
+        if isinstance(message, dict) and message.get("op") == "order.create" and message["args"][0]["qty"] == "1000":
+            # ccxt/pro/bybit.py handle_error_message, the "Insufficient balance." sample
+            await send(ws, {"reqId": message["reqId"], "retCode": 170131, "retMsg": "Insufficient balance.",
+                            "op": "order.create", "data": {},
+                            "header": {"X-Bapi-Limit": "20", "X-Bapi-Limit-Status": "19",
+                                       "X-Bapi-Limit-Reset-Timestamp": "1714236608944",
+                                       "Traceid": "3d7168a137bf32a947b7e5e6a575ac7f", "Timenow": "1714236608946"},
+                            "connId": "cojifin88smerbj9t560-406"})
+            return
+        await base(server, ws, path, message)
+    return reply
+
+
+TRADING = {"okx": ("BTC/USDT", okx_trading_server), "bybit": ("BTC/USDT:USDT", bybit_trading_server)}
+
+
+async def orders_ws_flow(ex, server):
+    """An order placed, then one the exchange refuses: the refusal rejects that request
+    only, and the connection goes on (a third order is placed)."""
+    symbol = TRADING[ex.id][0]
+    placed = plain(await ex.create_order_ws(symbol, "limit", "buy", 0.001, 30000))
+    try:
+        await asyncio.wait_for(ex.create_order_ws(symbol, "limit", "buy", 1000, 30000), 3)
+        refused = "resolved"
+    except Exception as error:
+        refused = (type(error), str(error))
+    after = plain(await asyncio.wait_for(ex.create_order_ws(symbol, "limit", "buy", 0.002, 30000), 3))
+    return {"placed": placed, "refused": refused, "after": after}
+
+
+@pytest.mark.parametrize("exchange_id", sorted(TRADING))
+def test_create_order_ws_refusal_matches(exchange_id, monkeypatch):
+    monkeypatch.setitem(SCENARIOS, exchange_id, (TRADING[exchange_id][1],) + SCENARIOS[exchange_id][1:])
+    (v_out, v_sent, v_err), (f_out, f_sent, f_err) = run_flow(exchange_id, orders_ws_flow)
+    assert v_err == [] and f_err == []
+    assert not (isinstance(v_out, tuple) and v_out[0] == "error"), v_out
+    assert isinstance(v_out["refused"], tuple) and issubclass(v_out["refused"][0], ccxt.BaseError), v_out
     assert f_out == v_out
     assert f_sent == v_sent
