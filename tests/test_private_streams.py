@@ -834,3 +834,65 @@ def test_create_order_ws_refusal_matches(exchange_id, monkeypatch):
     assert isinstance(v_out["refused"], tuple) and issubclass(v_out["refused"][0], ccxt.BaseError), v_out
     assert f_out == v_out
     assert f_sent == v_sent
+
+
+# ---------------------------------------------------------------------------- unwatch, close
+
+def bybit_unsubscribing_server():
+    base = bybit_server(False)
+
+    async def reply(server, ws, path, message):
+        if isinstance(message, dict) and message.get("op") == "unsubscribe":
+            # ccxt/pro/bybit.py handle_un_subscribe
+            await send(ws, {"success": True, "ret_msg": "", "conn_id": "7188110e-6908-41e9-b863-6365127e92ad",
+                            "req_id": str(message["req_id"]), "op": "unsubscribe"})
+            return
+        await base(server, ws, path, message)
+    return reply
+
+
+async def unwatch_flow(ex, server):
+    orders = plain(await ex.watch_orders())
+    unwatched = await asyncio.wait_for(ex.un_watch_orders(), 3)
+    client = ex.clients[ex.urls["api"]["ws"]["private"]["contract"]]
+    return {"orders": orders, "unwatched": plain(unwatched),
+            "subscriptions": sorted(str(k) for k in client.subscriptions), "futures": sorted(map(str, client.futures))}
+
+
+def test_bybit_unwatch_orders_matches(monkeypatch):
+    monkeypatch.setitem(SCENARIOS, "bybit", (bybit_unsubscribing_server,) + SCENARIOS["bybit"][1:])
+    (v_out, v_sent, v_err), (f_out, f_sent, f_err) = run_flow("bybit", unwatch_flow)
+    assert v_err == [] and f_err == []
+    assert not (isinstance(v_out, tuple) and v_out[0] == "error"), v_out
+    assert f_out == v_out
+    assert f_sent == v_sent
+
+
+def silent_server():
+    async def reply(server, ws, path, message):
+        pass        # never answers the login
+    return reply
+
+
+async def close_during_login_flow(ex, server):
+    """The user closes the exchange while the login is unanswered: the waiting watch
+    ends the same way, and nothing is left running."""
+    task = asyncio.ensure_future(ex.watch_balance())
+    await until(lambda: len(server.received) > 0)
+    await ex.close()
+    try:
+        await asyncio.wait_for(task, 3)
+        ended = "resolved"
+    except asyncio.CancelledError:
+        ended = "cancelled"
+    except Exception as error:
+        ended = (type(error), str(error))
+    return {"ended": ended, "clients": paths(ex.clients)}
+
+
+@pytest.mark.parametrize("exchange_id", ["bybit", "okx"])
+def test_close_during_login_matches(exchange_id, monkeypatch):
+    monkeypatch.setitem(SCENARIOS, exchange_id, (silent_server,) + SCENARIOS[exchange_id][1:])
+    (v_out, v_sent, v_err), (f_out, f_sent, f_err) = run_flow(exchange_id, close_during_login_flow)
+    assert f_out == v_out
+    assert f_sent == v_sent
