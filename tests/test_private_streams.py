@@ -697,7 +697,7 @@ async def retry_after_failure_flow(ex, server):
         first = (type(error), str(error))
     server.accept = True
     try:
-        second = plain(await asyncio.wait_for(ex.watch_balance(), 3))
+        second = plain(await asyncio.wait_for(ex.watch_balance(), 1))
     except Exception as error:
         second = (type(error), str(error))
     return {"first": first, "second": second, "clients": paths(ex.clients)}
