@@ -896,3 +896,30 @@ def test_close_during_login_matches(exchange_id, monkeypatch):
     (v_out, v_sent, v_err), (f_out, f_sent, f_err) = run_flow(exchange_id, close_during_login_flow)
     assert f_out == v_out
     assert f_sent == v_sent
+
+
+async def binance_terminated_flow(ex, server):
+    """Binance ends the user data subscription ({"e": "eventStreamTerminated"}, pushed
+    wrapped in the subscription's envelope: ccxt/pro/binance.py
+    handle_event_stream_terminated, the WS-API user data stream docs); the next
+    watch_orders subscribes again with a new signature on the same connection."""
+    url = ex.urls["api"]["ws"]["ws-api"]["spot"]
+    first = await binance_flow(ex, server)
+    await server.push("/ws-api/v3", {"subscriptionId": 0, "event": {"e": "eventStreamTerminated", "E": 1757896885229}})
+    await until(lambda: "spot" not in ex.clients[url].subscriptions)
+    task = asyncio.ensure_future(ex.watch_orders())
+    await until(lambda: task.done() or (len([m for _, m in server.received
+                                              if m.get("method") == "userDataStream.subscribe.signature"]) == 2
+                                         and "orders" in ex.clients[url].futures and "spot" in ex.clients[url].subscriptions))
+    if not task.done():
+        await server.push("/ws-api/v3", {"subscriptionId": 0, "event": BINANCE_NEW})
+    return {"first": first, "again": plain(await asyncio.wait_for(task, 3)), "clients": paths(ex.clients)}
+
+
+def test_binance_stream_terminated_then_resubscribed_matches():
+    (v_out, v_sent, v_err), (f_out, f_sent, f_err) = run_flow("binance", binance_terminated_flow)
+    assert v_err == [] and f_err == []
+    assert not (isinstance(v_out, tuple) and v_out[0] == "error"), v_out
+    assert f_out == v_out
+    assert f_sent == v_sent
+    assert len(f_sent) == 2
