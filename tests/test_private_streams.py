@@ -88,6 +88,11 @@ class Server:
         return "ws://127.0.0.1:%d" % self.port
 
     async def _ws(self, request):
+        refuse = getattr(self, "refuse_upgrade", None)
+        if refuse:
+            # the HTTP answer an exchange gives a bad listenKey: no upgrade
+            self.paths.append(request.path_qs)
+            return web.json_response({"code": -1125, "msg": "This listenKey does not exist."}, status=refuse)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.paths.append(request.path_qs)
@@ -967,3 +972,22 @@ def test_burst_of_private_updates_loses_nothing(monkeypatch):
     assert sum(v_out, []) == expected
     assert sum(f_out, []) == expected
     assert f_sent == v_sent
+
+
+async def refused_dial_flow(ex, server):
+    server.refuse_upgrade = 400
+    try:
+        await asyncio.wait_for(ex.watch_orders(), 5)
+        return "resolved"
+    except Exception as error:
+        return ("error", type(error), str(error))
+
+
+def test_refused_listen_key_dial_hides_the_key():
+    """The server refuses the upgrade of the URL carrying the listenKey: the waiter
+    rejects with the same error class in both; our text has the key masked (ccxt.pro's
+    may print the URL as it is)."""
+    (v_out, v_sent, v_err), (f_out, f_sent, f_err) = run_flow("binanceusdm", refused_dial_flow)
+    assert v_out[0] == "error" and f_out[0] == "error", (v_out, f_out)
+    assert f_out[1] is v_out[1], (v_out, f_out)
+    assert LISTEN_KEY not in f_out[2] and SECRET not in f_out[2]
