@@ -553,7 +553,7 @@ class Capture(logging.Handler):
             self.lines.append(self.format(record))
 
 
-async def session(cls, exchange_id, markets, fail_auth=False, verbose=False):
+async def session(cls, exchange_id, markets, fail_auth=False, verbose=False, rate_limit=False):
     """One run of a scenario: (outcome, messages the server received, server errors,
     log text). ``outcome`` is the flow's result or ('error', class, text)."""
     make_server, point, flow, fail_flow = SCENARIOS[exchange_id]
@@ -566,7 +566,7 @@ async def session(cls, exchange_id, markets, fail_auth=False, verbose=False):
     try:
         async with Server(make_server(fail_auth)) as server:
             ex = cls({"apiKey": API_KEY, "secret": SECRET, "password": PASSPHRASE,
-                      "enableRateLimit": False, "verbose": verbose})
+                      "enableRateLimit": rate_limit, "verbose": verbose})
             ex.log = lambda *args: printed.append(" ".join(str(a) for a in args))
             ex.set_markets(markets)
             freeze(ex)
@@ -611,9 +611,11 @@ def login_of(exchange_id, sent):
     raise AssertionError("no login among %r" % (sent,))
 
 
+@pytest.mark.parametrize("rate_limit", [False, True], ids=["unthrottled", "throttled"])
 @pytest.mark.parametrize("exchange_id", sorted(SCENARIOS))
-def test_private_flows_match_ccxt_pro(exchange_id):
-    (v_out, v_sent, v_err, _), (f_out, f_sent, f_err, _) = both(exchange_id)
+def test_private_flows_match_ccxt_pro(exchange_id, rate_limit):
+    # throttled: enableRateLimit, ccxt's default, puts every send through the leaky bucket
+    (v_out, v_sent, v_err, _), (f_out, f_sent, f_err, _) = both(exchange_id, rate_limit=rate_limit)
     assert v_err == [] and f_err == []
     assert not (isinstance(v_out, tuple) and v_out[0] == "error"), v_out
     assert f_out == v_out
