@@ -993,3 +993,39 @@ def test_refused_listen_key_dial_hides_the_key():
     assert v_out[0] == "error" and f_out[0] == "error", (v_out, f_out)
     assert f_out[1] is v_out[1], (v_out, f_out)
     assert LISTEN_KEY not in f_out[2] and SECRET not in f_out[2]
+
+
+# ---------------------------------------------------------------------------- keepalive
+
+def okx_pong_less_server():
+    base = okx_server(False)
+
+    async def reply(server, ws, path, message):
+        if message == "ping":
+            server.nth("pings")
+            return                  # never answers: the keepalive must give up
+        await base(server, ws, path, message)
+    return reply
+
+
+async def keepalive_flow(ex, server):
+    """OKX's text ping unanswered on the private connection: the waiting watch_orders
+    rejects with the same error in both (the URL aside)."""
+    ex.streaming = dict(ex.streaming, keepAlive=100, maxPingPongMisses=2)
+    first = plain(await ex.watch_orders())
+    try:
+        await asyncio.wait_for(ex.watch_orders(), 5)
+        ended = "resolved"
+    except Exception as error:
+        ended = (type(error), str(error).replace(server.base, "<server>"))
+    return {"first": first, "ended": ended, "pinged": server.counts.get("pings", 0) > 0}
+
+
+def test_private_keepalive_timeout_matches(monkeypatch):
+    monkeypatch.setitem(SCENARIOS, "okx", (okx_pong_less_server,) + SCENARIOS["okx"][1:])
+    (v_out, v_sent, v_err), (f_out, f_sent, f_err) = run_flow("okx", keepalive_flow)
+    assert v_err == [] and f_err == []
+    assert not (isinstance(v_out, tuple) and v_out[0] == "error"), v_out
+    assert v_out["pinged"] and issubclass(v_out["ended"][0], ccxt.RequestTimeout), v_out
+    assert f_out == v_out
+    assert f_sent == v_sent
