@@ -12,7 +12,15 @@ Compared between the two libraries: every message the client sent (login include
 clock is frozen on both so the signatures are equal), the unified results of
 watch_orders / watch_balance / watch_my_trades (and Bybit's create_order_ws), and the
 error class and text an auth failure rejects with. Our client, run verbose, must not log
-the secret (nor the signature or API key: its redactor masks them).
+the secret (nor the signature, API key or listenKey: its redactor masks them).
+
+Covered: Bybit v5 (private WS `op: auth`, order/wallet/execution topics; the trade WS
+for create_order_ws), OKX v5 (`op: login`, orders/account channels, create_order_ws),
+Binance spot (ccxt.pro 4.5.90 signs `userDataStream.subscribe.signature` on the WS-API
+connection) and Binance USD-M (listenKey over REST, stubbed). Then sessions that go on:
+a dropped private connection, concurrent watches, a retry after a refused login, an
+order the exchange refuses, un_watch_orders, close during login, eventStreamTerminated,
+a burst of updates, a refused listenKey dial and an unanswered keepalive.
 """
 from __future__ import annotations
 
