@@ -8,8 +8,8 @@ times: the Python-allocator bytes still traced by ``tracemalloc`` (the core's le
 buffers are PyMem allocations, so they are traced too) and the reference counts of the
 objects the code touches on every frame. A leak of one object per frame costs at least
 16 bytes (the smallest object: a refcount and a type pointer), so over N frames it shows
-as >= 16*N bytes; the budgets below are far smaller than that, yet above the few hundred
-bytes of one-off noise (a dict or free list resized once) measured here.
+as >= 16*N bytes; each budget below is well under that, yet above the one-off noise (a
+cache, dict or free list grown once, which does not grow with N) measured here.
 """
 from __future__ import annotations
 
