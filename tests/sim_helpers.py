@@ -15,6 +15,15 @@ def run(coro, timeout: float = 30.0):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
+def plain(value):
+    """A unified result as plain data (ArrayCache and tuples -> lists), for comparison."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 def load_expected(name: str) -> dict:
     return json.loads((SESSIONS / f"{name}.expected.json").read_text())
 

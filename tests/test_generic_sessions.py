@@ -24,7 +24,7 @@ import pytest
 
 import ccxtpro_fast
 
-from sim_helpers import SESSIONS, load_expected
+from sim_helpers import SESSIONS, load_expected, plain
 
 
 class RecordingClient:
@@ -163,14 +163,6 @@ def test_recorded_session_books_equal_ccxt_pro_after_every_message(name):
     assert plain(old.tickers or {}) == plain(new.tickers or {})
     assert ({s: plain(list(t)) for s, t in (old.trades or {}).items()}
             == {s: plain(list(t)) for s, t in (new.trades or {}).items()})
-
-
-def plain(value):
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
 
 
 def test_bitfinex_final_books_match_the_recorded_reference():

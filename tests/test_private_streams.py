@@ -38,7 +38,7 @@ from aiohttp import WSMsgType, web
 
 import ccxtpro_fast
 from binance_helpers import markets as binance_markets
-from sim_helpers import run, sim_markets
+from sim_helpers import plain, run, sim_markets
 
 API_KEY = "TESTKEY8uR4uz9Imkw4Wx"
 SECRET = "TESTSECRETk2Zq8vXw3pL6nR1tY5uJ0mB9cD4"
@@ -50,15 +50,6 @@ CONN = "cojifin88smerbj9t560-404"
 def _hmac(text, digest):
     mac = hmac.new(SECRET.encode(), text.encode(), hashlib.sha256)
     return mac.hexdigest() if digest == "hex" else base64.b64encode(mac.digest()).decode()
-
-
-def plain(value):
-    """A unified result as plain data (ArrayCache -> list), for comparison."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------- server
