@@ -24,6 +24,18 @@ def plain(value):
     return value
 
 
+async def stepped(server, coro, steps: int = 800, poll: float = 0.005):
+    """Await a watch while a manual generator ticks (a watch resolves on an update)."""
+    task = asyncio.ensure_future(coro)
+    for _ in range(steps):
+        done, _ = await asyncio.wait([task], timeout=poll)
+        if done:
+            return task.result()
+        await server.step(1)
+    task.cancel()
+    raise AssertionError("the watch never resolved")
+
+
 def load_expected(name: str) -> dict:
     return json.loads((SESSIONS / f"{name}.expected.json").read_text())
 

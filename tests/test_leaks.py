@@ -34,7 +34,7 @@ from ccxtpro_fast.base.client import Client
 from ccxtpro_fast.bench.workloads import checksum_python_reference
 
 from binance_helpers import markets as binance_markets
-from sim_helpers import run, sim_markets
+from sim_helpers import run, sim_markets, stepped
 
 FRAMES = 2000
 # bytes a measured window of FRAMES frames may keep: a leak of one object per frame keeps
@@ -390,18 +390,6 @@ def test_book_cycles_keep_nothing(cls):
 
 # --- 3. the connection layer --------------------------------------------------------------
 
-async def _stepped(s, coro):
-    """Await a watch while the manual generator ticks (a watch resolves on an update)."""
-    task = asyncio.ensure_future(coro)
-    for _ in range(800):
-        done, _ = await asyncio.wait([task], timeout=0.005)
-        if done:
-            return task.result()
-        await s.step(1)
-    task.cancel()
-    raise AssertionError("the watch never resolved")
-
-
 def _live(kind):
     # by type: isinstance on a dead weakref proxy (which gc.get_objects can list) raises
     return sum(1 for o in gc.get_objects() if issubclass(type(o), kind))
@@ -446,7 +434,7 @@ def test_watch_then_close_cycles_leave_nothing_behind():
                 ex = s.attach(cls({"enableRateLimit": False, "timeout_on_exit": 0}))
                 ex.set_markets(markets)
                 try:
-                    book = await _stepped(s, ex.watch_order_book("BTC/USDT"))
+                    book = await stepped(s, ex.watch_order_book("BTC/USDT"))
                     assert len(book["bids"]) and len(book["asks"])
                     clients = list(ex.clients.values())
                     assert clients and all(isinstance(c, Client) for c in clients)

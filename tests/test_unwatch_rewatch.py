@@ -18,7 +18,7 @@ import pytest
 import ccxtpro_fast
 from ccxtpro_fast import sim
 
-from sim_helpers import run
+from sim_helpers import run, stepped
 
 # (simulator protocol, exchange id, symbol, generator market kind, market id)
 BOOKS = [
@@ -51,23 +51,11 @@ def _open_subscriptions(s):
     return sum(1 for conns in s._subs.values() for c in conns if c.is_open)
 
 
-async def _stepped(s, coro):
-    """Await a watch while the manual generator ticks (a watch resolves on an update)."""
-    task = asyncio.ensure_future(coro)
-    for _ in range(200):
-        done, _ = await asyncio.wait([task], timeout=0.02)
-        if done:
-            return task.result()
-        await s.step(1)
-    task.cancel()
-    raise AssertionError("the watch never resolved")
-
-
 async def _settled_book(s, ex, symbol):
     """The book after the generator's last tick has reached the client."""
     await s.step(5)
     await asyncio.sleep(0.05)
-    return await _stepped(s, ex.watch_order_book(symbol))
+    return await stepped(s, ex.watch_order_book(symbol))
 
 
 @pytest.mark.parametrize("protocol,exchange_id,symbol,kind,market_id", BOOKS,
@@ -78,7 +66,7 @@ def test_order_book_unwatch_then_watch_again(protocol, exchange_id, symbol, kind
             ex = s.attach(getattr(ccxtpro_fast, exchange_id)({"enableRateLimit": False}))
             try:
                 await ex.load_markets()
-                await _stepped(s, ex.watch_order_book(symbol))
+                await stepped(s, ex.watch_order_book(symbol))
                 book = await _settled_book(s, ex, symbol)
                 assert _top(book) == _truth(s, kind, market_id)
                 assert _open_subscriptions(s) == 1
@@ -91,7 +79,7 @@ def test_order_book_unwatch_then_watch_again(protocol, exchange_id, symbol, kind
                 await asyncio.sleep(0.05)
                 assert symbol not in ex.orderbooks
 
-                book = await _stepped(s, ex.watch_order_book(symbol))
+                book = await stepped(s, ex.watch_order_book(symbol))
                 assert _open_subscriptions(s) == 1
                 assert _top(book) == _truth(s, kind, market_id)
                 book = await _settled_book(s, ex, symbol)
@@ -113,12 +101,12 @@ def test_stream_unwatch_then_watch_again(protocol, exchange_id, symbol, method, 
             watch = getattr(ex, "watch_" + method)
             try:
                 await ex.load_markets()
-                await _stepped(s, watch(symbol, *args))
+                await stepped(s, watch(symbol, *args))
                 await getattr(ex, "un_watch_" + method)(symbol, *args)
                 await asyncio.sleep(0.05)
                 assert _open_subscriptions(s) == 0
                 await s.step(5)
-                result = await _stepped(s, watch(symbol, *args))
+                result = await stepped(s, watch(symbol, *args))
                 assert _open_subscriptions(s) == 1
                 assert result
             finally:
@@ -137,13 +125,13 @@ def test_bybit_contract_unwatch_unsubscribes_what_watch_subscribed():
         ex = s.attach(cls({"enableRateLimit": False}))
         try:
             await ex.load_markets()
-            await _stepped(s, ex.watch_order_book(symbol, limit))
+            await stepped(s, ex.watch_order_book(symbol, limit))
             topics = [stream for (_, stream), conns in s._subs.items() if any(c.is_open for c in conns)]
             await ex.un_watch_order_book(symbol, {} if limit is None else {"limit": limit})
             await asyncio.sleep(0.05)
             left = _open_subscriptions(s)
             try:
-                await _stepped(s, ex.watch_order_book(symbol, limit))
+                await stepped(s, ex.watch_order_book(symbol, limit))
                 error = None
             except ccxt.BaseError as e:
                 error = e
@@ -195,7 +183,7 @@ def test_kraken_order_book_unwatch_then_watch_again():
             ex = s.attach(ccxtpro_fast.kraken({"enableRateLimit": False}))
             try:
                 await ex.load_markets()
-                await _stepped(s, ex.watch_order_book(symbol, 25))
+                await stepped(s, ex.watch_order_book(symbol, 25))
                 book = await _settled_book(s, ex, symbol)
                 assert _top(book) == truth()
                 assert [st for (_, st), conns in s._subs.items() if conns] == ["book.25:" + symbol]
@@ -212,7 +200,7 @@ def test_kraken_order_book_unwatch_then_watch_again():
                 await asyncio.sleep(0.05)
                 assert symbol not in ex.orderbooks
 
-                book = await _stepped(s, ex.watch_order_book(symbol))
+                book = await stepped(s, ex.watch_order_book(symbol))
                 assert [st for (_, st), conns in s._subs.items() if conns] == ["book.10:" + symbol]
                 book = await _settled_book(s, ex, symbol)
                 assert _top(book) == truth() and len(book["bids"]) == 10
@@ -239,7 +227,7 @@ def test_order_books_of_different_depths_unwatched_together(protocol, exchange_i
             try:
                 await ex.load_markets()
                 for symbol, limit in zip(symbols, limits):
-                    await _stepped(s, ex.watch_order_book(symbol, limit))
+                    await stepped(s, ex.watch_order_book(symbol, limit))
                 assert _open_subscriptions(s) == 2
                 await ex.un_watch_order_book_for_symbols(symbols)
                 for _ in range(50):
@@ -248,7 +236,7 @@ def test_order_books_of_different_depths_unwatched_together(protocol, exchange_i
                     await asyncio.sleep(0.01)
                 assert _open_subscriptions(s) == 0
                 assert not any(symbol in ex.orderbooks for symbol in symbols)
-                book = await _stepped(s, ex.watch_order_book(symbols[1], limits[1]))
+                book = await stepped(s, ex.watch_order_book(symbols[1], limits[1]))
                 assert book["symbol"] == symbols[1] and _open_subscriptions(s) == 1
             finally:
                 await ex.close()
