@@ -98,3 +98,72 @@ def test_zero_amounts_delete_and_others_keep(amount, kept):
     assert len(set(map(repr, got.values()))) == 1, got
     prices = [p for p, _ in got["store_levels"]]
     assert (100.5 in prices) is kept
+
+
+# --------------------------------------------------------------- the amount validators
+# An amount is validated by one SSE2 register where the platform has it, else by two
+# words: each must give what the general parser gives, on every text. `_amount_for_tests`
+# runs the ways this build has (both on x86_64) on text after 16 bytes of padding.
+
+AMOUNT_TEXT = st.one_of(DECIMALS, NEAR_MISSES, DIGITS,
+                        st.text("0.", max_size=18), st.text("09.-", min_size=1, max_size=17))
+
+
+def general_amount(text):
+    """(accepted, value, lazy) as the general parser (ccxf_parse_amount) has it: a plain
+    decimal that a level keeps as text (at most 23 bytes) and whose digits make an integer
+    of at most 2**53 is stored unconverted (its sign as value, lazy) unless it is zero;
+    any other number is converted now."""
+    import re
+    body = text[1:] if text.startswith("-") else text
+    plain = re.fullmatch(r"[0-9]+(\.([0-9]+))?", body)
+    # the core's grammar is JSON's: "1.", ".5", "+1", " 1" and "1_0" are not numbers
+    if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?", text):
+        return False, None, None
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        return False, None, None
+    if plain and len(text) <= 23:
+        digits = body.replace(".", "")
+        frac = len(plain.group(2) or "")
+        if len(digits) <= 19 and frac <= 22 and int(digits) <= 2 ** 53:
+            if int(digits) == 0:
+                return True, 0.0, 0
+            return True, -1.0 if text.startswith("-") else 1.0, 1
+    return True, value, 0
+
+
+def check_amount_ways(text):
+    ways = _core.orderbook._amount_for_tests(b"#" * 16 + text.encode())
+    accepted, value, lazy = general_amount(text)
+    for way, (rc, got_value, got_lazy) in ways.items():
+        if not accepted or len(text) > 64:
+            assert rc != 0, (way, text)
+            continue
+        assert rc == 0, (way, text, rc)
+        assert (got_value, got_lazy) == (value, lazy), (way, text, got_value, got_lazy)
+
+
+@SETTINGS
+@given(text=AMOUNT_TEXT)
+def test_amount_validators_agree_with_the_rule(text):
+    check_amount_ways(text)
+
+
+@pytest.mark.parametrize("text", [
+    "0", "5", "-5", "0.0", "00.000", "-0.0", "1.", ".5", "-.5", "1..2", "1.2.3", "12345678",
+    "123456789", "1234567.8", "12345678.9", "1234567890123456", "123456789012345.6",
+    "0.00000000", "0.00000001", "1.49166568", "-", "+1", "1e5", "1 ", " 1", "9" * 17,
+    "1.234567890123456", "00000000000000.1", "0000000000000000",
+])
+def test_amount_validators_at_the_edges(text):
+    check_amount_ways(text)
+
+
+def test_the_register_is_used_where_the_platform_has_it():
+    import platform
+
+    ways = _core.orderbook._amount_for_tests(b"#" * 16 + b"1.5")
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert set(ways) == {"words", "sse2"}
+    assert ways["words"] == (0, 1.0, 1)

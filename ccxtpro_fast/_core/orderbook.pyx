@@ -8,7 +8,9 @@ that checksums hash the exchange's exact string.
 """
 import sys
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItemWithError
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.list cimport PyList_GET_SIZE
 from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
@@ -35,6 +37,10 @@ cdef extern from "ccxf.h":
     uint32_t ccxf_crc32(uint32_t crc, const unsigned char *buf, size_t len) nogil
     uint32_t ccxf_crc32_zlib(uint32_t crc, const unsigned char *buf, size_t len) nogil
     int ccxf_crc32_uses_pclmul() nogil
+    const char *ccxf_ascii_text(PyObject *o, Py_ssize_t *len)
+    int ccxf_parse_amount_words(const char *s, Py_ssize_t n, double *value, int *lazy)
+    int ccxf_parse_amount_sse2(const char *s, Py_ssize_t n, double *value, int *lazy)
+    bint CCXF_HAVE_SSE2
 
 cdef object _iso8601 = _CcxtExchange.iso8601
 cdef Py_ssize_t _UNLIMITED = sys.maxsize
@@ -327,6 +333,28 @@ def _crc32_for_tests(bytes data, unsigned int crc=0, Py_ssize_t offset=0, bint z
     if zlib_only:
         return ccxf_crc32_zlib(crc, p, n)
     return ccxf_crc32(crc, p, n)
+
+
+def _amount_for_tests(bytes data, Py_ssize_t start=16):
+    """Each way the core validates an amount in a buffer (see ccxf_parse_amount_str), as
+    {way: (return code, value, lazy)}, for the number data[start:]: the ways read the 16
+    bytes up to its end, so at least 16 - len bytes must come before it."""
+    cdef const char *text
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef double value = 0.0
+    cdef int lazy = 0, rc
+    if start < 0 or start > size or size < 16:
+        raise ValueError('the ways read 16 bytes up to the end of data')
+    text = PyBytes_AS_STRING(data) + start
+    out = {}
+    rc = ccxf_parse_amount_words(text, size - start, &value, &lazy)
+    out['words'] = (rc, value, lazy)
+    if CCXF_HAVE_SSE2:
+        value = 0.0
+        lazy = 0
+        rc = ccxf_parse_amount_sse2(text, size - start, &value, &lazy)
+        out['sse2'] = (rc, value, lazy)
+    return out
 
 
 def _crc32_uses_pclmul():
@@ -682,13 +710,11 @@ cdef class OrderBookSide:
                 continue
             price = PyList_GET_ITEM(<object>delta, 0)
             amount = PyList_GET_ITEM(<object>delta, 1)
-            if _is_ascii_str(price) and _is_ascii_str(amount):
+            p.text = ccxf_ascii_text(price, &p.len)
+            a.text = ccxf_ascii_text(amount, &a.len)
+            if p.text != NULL and a.text != NULL:
                 # the hot path, [price, amount] text as orjson gives it: both parses inline
                 # and back to back, so their divisions overlap
-                p.text = <const char *>PyUnicode_DATA(<object>price)
-                p.len = PyUnicode_GET_LENGTH(<object>price)
-                a.text = <const char *>PyUnicode_DATA(<object>amount)
-                a.len = PyUnicode_GET_LENGTH(<object>amount)
                 rc = ccxf_parse_price_str(p.text, p.len, &p.value)
                 if rc != CCXF_PARSE_OK:
                     _raise_parse_error(rc, p.text, p.len)
@@ -1150,6 +1176,15 @@ _SIDE_TYPES = (OrderBookSide, IndexedOrderBookSide)
 # ------------------------------------------------------------------------------ books
 
 
+cdef inline object _book_side(dict book, str key):
+    # the side without dict_subscript's generic path: a borrowed lookup, else the dict's
+    # own error
+    cdef PyObject *side = PyDict_GetItemWithError(book, key)
+    if side == NULL:
+        return book[key]
+    return <object>side
+
+
 cdef inline int _store_side_levels(object side, object levels) except -1:
     # the plain sides directly; any other side (counted, indexed, or one a user put in the
     # book) through its own store_levels
@@ -1202,22 +1237,24 @@ cdef class OrderBook(dict):
         self['bids'].limit()
         return self
 
+    @cython.binding(False)
     def store_deltas(self, bids, asks):
         """One update's level lists for both sides in one call (None: that side has none),
         each as the exchange sent it, as ``side.store_levels`` takes it."""
         if bids is not None:
-            _store_side_levels(self['bids'], bids)
+            _store_side_levels(_book_side(self, 'bids'), bids)
         if asks is not None:
-            _store_side_levels(self['asks'], asks)
+            _store_side_levels(_book_side(self, 'asks'), asks)
 
+    @cython.binding(False)
     def store_json_deltas(self, data, Py_ssize_t bids_start, Py_ssize_t bids_stop,
                           Py_ssize_t asks_start, Py_ssize_t asks_stop):
         """One update's two JSON level arrays, sliced from the same message bytes (see
         ``side.store_json``), in one call. A side whose start is negative has none."""
         if bids_start >= 0:
-            _store_side_json(self['bids'], data, bids_start, bids_stop)
+            _store_side_json(_book_side(self, 'bids'), data, bids_start, bids_stop)
         if asks_start >= 0:
-            _store_side_json(self['asks'], data, asks_start, asks_stop)
+            _store_side_json(_book_side(self, 'asks'), data, asks_start, asks_stop)
 
     def reset(self, snapshot={}):
         """Replace the whole book with a snapshot (levels as numbers or decimal text)."""

@@ -282,21 +282,106 @@ CCXF_HOT int ccxf_parse_price_str(const char *s, Py_ssize_t n, double *value)
     return CCXF_PARSE_OK;
 }
 
+/* ccxf_parse_amount for text in a str's buffer (16 bytes readable up to its end, see
+ * ccxf_parse_short16). An amount's value is left to its first read, so only its grammar
+ * and whether it is zero are needed now: no digit is located or converted. Two ways to
+ * the same answer, tested against each other: 16 bytes in one SSE2 register where the
+ * platform has it, else two words. */
+
+/* The words: the 1-16 bytes after the sign read as two words, the bytes before them set
+ * to '0', the first '.' turned into '0' too, and every byte then checked to be a digit (a
+ * second '.' is not). */
+CCXF_HOT int ccxf_parse_amount_words(const char *s, Py_ssize_t n, double *value, int *lazy)
+{
+    const uint64_t zeros = CCXF_ZEROS8, ones = 0x0101010101010101ULL,
+                   highs = 0x8080808080808080ULL, dots = 0x2E2E2E2E2E2E2E2EULL;
+    uint64_t lo, hi, dlo, dhi, bit_lo, bit_hi, first_lo = 0, first_hi = 0;
+    int negative = n > 0 && *s == '-', zero;
+    Py_ssize_t len = n - negative;
+    if (len < 1 || len > 16) return ccxf_parse_amount(s, n, value, lazy);
+    memcpy(&lo, s + n - 16, 8);
+    memcpy(&hi, s + n - 8, 8);
+    if (len <= 8) {
+        uint64_t keep = ~0ULL << (8 * (8 - len));
+        hi = (hi & keep) | (zeros & ~keep);
+        lo = zeros;
+        first_hi = 0x80ULL << (8 * (8 - len));
+    } else {
+        uint64_t keep = ~0ULL << (8 * (16 - len));
+        lo = (lo & keep) | (zeros & ~keep);
+        first_lo = 0x80ULL << (8 * (16 - len));
+    }
+    /* the lowest flag of each word is a true '.' (a false one only sits above a true one) */
+    dlo = lo ^ dots;
+    dhi = hi ^ dots;
+    dlo = (dlo - ones) & ~dlo & highs;
+    dhi = (dhi - ones) & ~dhi & highs;
+    bit_lo = dlo & (0 - dlo);
+    bit_hi = dlo ? 0 : dhi & (0 - dhi);
+    /* a point must sit between digits: not first, not last */
+    if ((bit_lo & first_lo) | (bit_hi & first_hi) | (bit_hi >> 63))
+        return ccxf_parse_amount(s, n, value, lazy);
+    lo ^= (bit_lo >> 7) * ('.' ^ '0');
+    hi ^= (bit_hi >> 7) * ('.' ^ '0');
+    /* 16 digits without a point may pass 2^53: not exact on first read */
+    if (!(ccxf_is_8digits(lo) && ccxf_is_8digits(hi)) || (len == 16 && !(bit_lo | bit_hi)))
+        return ccxf_parse_amount(s, n, value, lazy);
+    zero = (lo | hi) == zeros;
+    *value = zero ? 0.0 : (negative ? -1.0 : 1.0);
+    *lazy = !zero;
+    return CCXF_PARSE_OK;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define CCXF_HAVE_SSE2 1
+/* The register: one bit per byte for "is a digit", "is '.'" and "is '0'", over the bits of
+ * the text's bytes; the text is valid when every byte is a digit but at most one '.', and
+ * that '.' is neither first nor last. */
+CCXF_HOT int ccxf_parse_amount_sse2(const char *s, Py_ssize_t n, double *value, int *lazy)
+{
+    int negative = n > 0 && *s == '-';
+    Py_ssize_t len = n - negative;
+    __m128i bytes, from_zero;
+    unsigned text, digit, zero, dot;
+    if (len < 1 || len > 16) return ccxf_parse_amount(s, n, value, lazy);
+    bytes = _mm_loadu_si128((const __m128i *)(s + n - 16));
+    text = (0xFFFFu << (16 - len)) & 0xFFFFu;
+    from_zero = _mm_sub_epi8(bytes, _mm_set1_epi8('0'));
+    digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+        _mm_min_epu8(from_zero, _mm_set1_epi8(9)), from_zero)) & text;
+    dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('.'))) & text;
+    zero = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(from_zero, _mm_setzero_si128())) & text;
+    /* 16 digits without a point may pass 2^53: not exact on first read */
+    if ((digit | dot) != text || (dot & (dot - 1)) || (dot & (0x8000u | (1u << (16 - len))))
+            || (len == 16 && !dot))
+        return ccxf_parse_amount(s, n, value, lazy);
+    *lazy = (zero | dot) != text;
+    *value = *lazy ? (negative ? -1.0 : 1.0) : 0.0;
+    return CCXF_PARSE_OK;
+}
+#else
+#define CCXF_HAVE_SSE2 0
+#define ccxf_parse_amount_sse2 ccxf_parse_amount_words
+#endif
+
 CCXF_HOT int ccxf_parse_amount_str(const char *s, Py_ssize_t n, double *value, int *lazy)
 {
-    uint64_t lo = CCXF_ZEROS8, hi;
-    int frac, negative = n > 0 && *s == '-';
-    Py_ssize_t len = n - negative;
-    /* at most 15 digits (16 bytes with the point) stay below 2^53: exact on first read */
-    if ((len > 0 && len <= 8 && ccxf_parse_short8(s + negative, len, &hi, &frac))
-            || (len > 8 && len <= 16 && ccxf_parse_short16(s + negative, len, &lo, &hi, &frac)
-                && (frac || len < 16))) {
-        int zero = (lo | hi) == CCXF_ZEROS8;
-        *value = zero ? 0.0 : (negative ? -1.0 : 1.0);
-        *lazy = !zero;
-        return CCXF_PARSE_OK;
-    }
-    return ccxf_parse_amount(s, n, value, lazy);
+#if CCXF_HAVE_SSE2
+    return ccxf_parse_amount_sse2(s, n, value, lazy);
+#else
+    return ccxf_parse_amount_words(s, n, value, lazy);
+#endif
+}
+
+/* The bytes and length of an exact str in compact ASCII form (what orjson makes), or NULL
+ * for any other object: such a str's text follows its header, so it needs no conversion
+ * and no further checks (PyUnicode_DATA would test the form again). */
+static inline const char *ccxf_ascii_text(PyObject *o, Py_ssize_t *len)
+{
+    if (!PyUnicode_CheckExact(o) || !PyUnicode_IS_COMPACT_ASCII(o)) return NULL;
+    *len = ((PyASCIIObject *)o)->length;
+    return (const char *)(((PyASCIIObject *)o) + 1);
 }
 
 /* Long, exponent or malformed text: validate the grammar, then let CPython's dtoa (correctly
