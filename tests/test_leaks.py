@@ -29,6 +29,7 @@ import pytest
 import ccxtpro_fast
 from ccxtpro_fast import sim
 from ccxtpro_fast._core import CountedOrderBook, IndexedOrderBook, OrderBook
+from ccxtpro_fast._core.orderbook import Bids
 from ccxtpro_fast._core.diffs import apply_binance_diff
 from ccxtpro_fast.base.client import Client
 from ccxtpro_fast.bench.workloads import checksum_python_reference
@@ -386,6 +387,23 @@ def test_book_cycles_keep_nothing(cls):
     # does not grow with the window (2.4 KB over 250 cycles, 0.4 KB over 4000)
     assert_no_leak(step, [snapshot, deltas, cls], rounds=600, warmup=300, budget=4800)
     assert keep["dumped"] > 0
+
+
+def test_a_long_lived_side_reuses_its_memory():
+    """Levels that come and go on one side for a long time: a level's slot is reused once
+    it is deleted or truncated by a depth limit, so the side's memory stays that
+    of its most levels at once (a slot never reused is 80 bytes a step)."""
+    side = Bids([], 12)
+    text = [[f"{30000 + i / 100:.2f}", "1.5"] for i in range(64)]
+
+    def step(i):
+        side.store_levels([text[(3 * i) % 64], text[(3 * i + 7) % 64]])
+        side.store_levels([[text[(3 * i + 20) % 64][0], "0"]])
+        if i % 5 == 0:
+            side.limit()
+
+    assert_no_leak(step, [side], rounds=3000, warmup=300, budget=1600)
+    assert 0 < len(side) <= 64
 
 
 # --- 3. the connection layer --------------------------------------------------------------

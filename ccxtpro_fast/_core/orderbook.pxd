@@ -15,10 +15,7 @@ cdef extern from "ccxf.h":
         char amount_text[23]
 
     ctypedef struct ccxf_side:
-        ccxf_level *buf
-        Py_ssize_t lo
         Py_ssize_t n
-        Py_ssize_t cap
         int is_bid
 
     int CCXF_NO_TEXT
@@ -40,11 +37,14 @@ cdef extern from "ccxf.h":
                                   int precision)
     Py_ssize_t ccxf_kraken_text16(char *out, const char *text, Py_ssize_t len,
                                   int precision) nogil
+    void ccxf_side_init(ccxf_side *side, int is_bid) nogil
+    void ccxf_side_free(ccxf_side *side) nogil
+    void ccxf_side_clear(ccxf_side *side) nogil
+    int ccxf_side_copy(ccxf_side *dst, const ccxf_side *src) nogil
     double ccxf_key(const ccxf_side *side, double price) nogil
+    double ccxf_key_at(const ccxf_side *side, Py_ssize_t pos) nogil
     ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos) nogil
     Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key) nogil
-    ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos) nogil
-    void ccxf_delete_at(ccxf_side *side, Py_ssize_t pos) nogil
     void ccxf_truncate(ccxf_side *side, Py_ssize_t depth) nogil
     int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
                    double amount, const char *atext, Py_ssize_t alen, int amount_lazy) nogil

@@ -409,11 +409,7 @@ cdef class OrderBookSide:
     side = None
 
     def __cinit__(self, *args, **kwargs):
-        self.s.buf = NULL
-        self.s.lo = 0
-        self.s.n = 0
-        self.s.cap = 0
-        self.s.is_bid = 0
+        ccxf_side_init(&self.s, 0)
         self.depth = _UNLIMITED
 
     def __init__(self, deltas=(), depth=None):
@@ -423,8 +419,7 @@ cdef class OrderBookSide:
             self.store_levels(deltas)
 
     def __dealloc__(self):
-        PyMem_Free(self.s.buf)
-        self.s.buf = NULL
+        ccxf_side_free(&self.s)
 
     # -------------------------------------------------------------- writing
 
@@ -481,7 +476,7 @@ cdef class OrderBookSide:
         """Storage position of the level at price, -1 if there is none."""
         cdef double key = ccxf_key(&self.s, price)
         cdef Py_ssize_t pos = ccxf_lower_bound(&self.s, key)
-        if pos < self.s.n and ccxf_key(&self.s, ccxf_at(&self.s, pos).price) == key:
+        if pos < self.s.n and ccxf_key_at(&self.s, pos) == key:
             return pos
         return -1
 
@@ -766,9 +761,8 @@ cdef class OrderBookSide:
         ccxf_truncate(&self.s, self.depth)
 
     def clear(self):
-        # keep the buffer; centre it so a snapshot loads without moving levels
-        self.s.lo = self.s.cap // 2
-        self.s.n = 0
+        # keeps the memory, for the snapshot that usually follows
+        ccxf_side_clear(&self.s)
 
     def remove_index(self, order):
         pass
@@ -851,12 +845,8 @@ cdef class OrderBookSide:
 
     def copy(self):
         cdef OrderBookSide other = type(self)((), self.depth)
-        if self.s.n:
-            other.s.buf = <ccxf_level *>PyMem_Malloc(self.s.n * sizeof(ccxf_level))
-            if other.s.buf == NULL:
-                raise MemoryError()
-            memcpy(other.s.buf, ccxf_at(&self.s, 0), self.s.n * sizeof(ccxf_level))
-            other.s.n = other.s.cap = self.s.n
+        if ccxf_side_copy(&other.s, &self.s) < 0:
+            raise MemoryError()
         return other
 
     def __copy__(self):

@@ -495,44 +495,104 @@ static inline Py_ssize_t ccxf_render_digits(char *out, uint64_t u)
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* A side: levels sorted by key ascending, where key = price on bids and -price on asks, so
- * the best level is the LAST one. Updates cluster at the top of the book, so inserts and
- * deletes there move few bytes, and dropping the worst levels (depth limit) only advances
- * `lo`. Storage positions are relative to buf + lo. */
+/* A side: positions sorted by key ascending, where key = price on bids and -price on asks,
+ * so the best level is the LAST one. Updates cluster at the top of the book, so inserts and
+ * deletes there move few entries, and dropping the worst levels (depth limit) only advances
+ * `lo`. Positions are relative to lo.
+ *
+ * The keys are an array of their own, and each position names its level's slot in a pool:
+ * a search reads contiguous keys (the top eight in one cache line), and an insert or delete
+ * moves 12 bytes an entry (key and slot) instead of whole levels. A level stays in its slot
+ * for life; freed slots are reused first. */
 
 typedef struct {
-    ccxf_level *buf;
-    Py_ssize_t lo;    /* first used slot */
-    Py_ssize_t n;     /* used slots */
-    Py_ssize_t cap;   /* allocated slots */
+    double *keys;          /* by position, ascending */
+    uint32_t *slots;       /* by position: the level's slot in pool */
+    Py_ssize_t lo;         /* first used position */
+    Py_ssize_t n;          /* used positions */
+    Py_ssize_t cap;        /* allocated positions */
+    ccxf_level *pool;      /* levels by slot */
+    Py_ssize_t pool_used;  /* slots handed out at least once */
+    Py_ssize_t pool_cap;   /* allocated slots */
+    uint32_t *free_slots;  /* slots freed since, reused last-freed first */
+    Py_ssize_t free_n;
     int is_bid;
 } ccxf_side;
+
+/* more levels than a slot number can name */
+#define CCXF_MAX_LEVELS ((Py_ssize_t)1 << 31)
+
+static inline void ccxf_side_init(ccxf_side *side, int is_bid)
+{
+    memset(side, 0, sizeof(*side));
+    side->is_bid = is_bid;
+}
+
+static inline void ccxf_side_free(ccxf_side *side)
+{
+    PyMem_Free(side->keys);
+    PyMem_Free(side->slots);
+    PyMem_Free(side->pool);
+    PyMem_Free(side->free_slots);
+    ccxf_side_init(side, side->is_bid);
+}
+
+/* Empty the side, keeping its memory; the positions centred so that a snapshot loads
+ * without moving entries. */
+static inline void ccxf_side_clear(ccxf_side *side)
+{
+    side->lo = side->cap / 2;
+    side->n = 0;
+    side->pool_used = 0;
+    side->free_n = 0;
+}
 
 static inline double ccxf_key(const ccxf_side *side, double price)
 {
     return side->is_bid ? price : -price;
 }
 
-static inline ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos)
+static inline double ccxf_key_at(const ccxf_side *side, Py_ssize_t pos)
 {
-    return side->buf + side->lo + pos;
+    return side->keys[side->lo + pos];
 }
 
-/* Storage position of the first level whose key is >= key (n if none). Searches from the
- * top with galloping steps, since most updates hit the first few levels. */
+static inline ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos)
+{
+    return side->pool + side->slots[side->lo + pos];
+}
+
+/* How many of the eight keys at k are >= key. They are sorted, so those form the top of
+ * the eight: with SSE2 the eight compares give a mask whose lowest set bit is the first
+ * of them; without, a branch-free count. */
+CCXF_HOT Py_ssize_t ccxf_count_top8(const double *k, double key)
+{
+#if CCXF_HAVE_SSE2
+    __m128d x = _mm_set1_pd(key);
+    unsigned mask = (unsigned)_mm_movemask_pd(_mm_cmpge_pd(_mm_loadu_pd(k), x))
+        | (unsigned)_mm_movemask_pd(_mm_cmpge_pd(_mm_loadu_pd(k + 2), x)) << 2
+        | (unsigned)_mm_movemask_pd(_mm_cmpge_pd(_mm_loadu_pd(k + 4), x)) << 4
+        | (unsigned)_mm_movemask_pd(_mm_cmpge_pd(_mm_loadu_pd(k + 6), x)) << 6;
+    return mask ? 8 - __builtin_ctz(mask) : 0;
+#else
+    Py_ssize_t above = 0, i;
+    for (i = 0; i < 8; i++) above += k[i] >= key;
+    return above;
+#endif
+}
+
+/* Position of the first key that is >= key (n if none). Searches from the top with
+ * galloping steps, since most updates hit the first few levels. */
 #define CCXF_TOP_SCAN 8
 CCXF_HOT Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key)
 {
-    const ccxf_level *a = side->buf + side->lo;
+    const double *k = side->keys + side->lo;
     Py_ssize_t n = side->n, hi = n, lo, step = 1, mid;
-    int is_bid = side->is_bid;
-#define CCXF_KEY_AT(i) (is_bid ? a[i].price : -a[i].price)
     /* Most updates land in the first levels: count the top ones whose key is >= key
      * without branches (a gallop's exits there are unpredictable), and search further down
      * only when they all are. */
     if (n >= CCXF_TOP_SCAN) {
-        Py_ssize_t above = 0, i;
-        for (i = 1; i <= CCXF_TOP_SCAN; i++) above += CCXF_KEY_AT(n - i) >= key;
+        Py_ssize_t above = ccxf_count_top8(k + n - CCXF_TOP_SCAN, key);
         if (above < CCXF_TOP_SCAN) return n - above;
         hi = n - CCXF_TOP_SCAN;
     }
@@ -540,7 +600,7 @@ CCXF_HOT Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key)
     while (hi > 0) {
         Py_ssize_t probe = hi - step;
         if (probe < 0) probe = 0;
-        if (CCXF_KEY_AT(probe) >= key) {
+        if (k[probe] >= key) {
             hi = probe;
             step <<= 1;
         } else {
@@ -553,69 +613,142 @@ CCXF_HOT Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key)
     /* keys in [lo, hi) may be >= key only after the first one that is < key */
     while (lo < hi) {
         mid = lo + ((hi - lo) >> 1);
-        if (CCXF_KEY_AT(mid) < key) lo = mid + 1; else hi = mid;
+        if (k[mid] < key) lo = mid + 1; else hi = mid;
     }
-#undef CCXF_KEY_AT
     return lo;
 }
 
-/* Make room for one more level with free slots on both ends: grow when 3/4 full, and
- * centre the levels so that inserts at either end (the top for updates, the bottom while a
- * best-first snapshot loads) stay cheap. */
+/* Make room for one more position with free entries on both ends: grow when 3/4 full, and
+ * centre the entries so that inserts at either end (the top for updates, the bottom while
+ * a best-first snapshot loads) stay cheap. */
 static inline int ccxf_recentre(ccxf_side *side)
 {
     Py_ssize_t cap = side->cap, lo;
     if (cap < 16 || side->n + 1 > cap - cap / 4) {
-        ccxf_level *nb;
+        double *keys;
+        uint32_t *slots;
         Py_ssize_t newcap = cap < 16 ? 16 : cap;
         while (side->n + 1 > newcap - newcap / 4) {
-            if (newcap > PY_SSIZE_T_MAX / 4 / (Py_ssize_t)sizeof(ccxf_level)) return -1;
+            if (newcap > CCXF_MAX_LEVELS) return -1;
             newcap *= 2;
         }
-        nb = (ccxf_level *)PyMem_Malloc((size_t)newcap * sizeof(ccxf_level));
-        if (!nb) return -1;
+        keys = (double *)PyMem_Malloc((size_t)newcap * sizeof(double));
+        slots = (uint32_t *)PyMem_Malloc((size_t)newcap * sizeof(uint32_t));
+        if (!keys || !slots) { PyMem_Free(keys); PyMem_Free(slots); return -1; }
         lo = (newcap - side->n) / 2;
-        if (side->n) memcpy(nb + lo, side->buf + side->lo, (size_t)side->n * sizeof(ccxf_level));
-        PyMem_Free(side->buf);
-        side->buf = nb;
+        if (side->n) {
+            memcpy(keys + lo, side->keys + side->lo, (size_t)side->n * sizeof(double));
+            memcpy(slots + lo, side->slots + side->lo, (size_t)side->n * sizeof(uint32_t));
+        }
+        PyMem_Free(side->keys);
+        PyMem_Free(side->slots);
+        side->keys = keys;
+        side->slots = slots;
         side->cap = newcap;
         side->lo = lo;
         return 0;
     }
     lo = (cap - side->n) / 2;
-    memmove(side->buf + lo, side->buf + side->lo, (size_t)side->n * sizeof(ccxf_level));
+    memmove(side->keys + lo, side->keys + side->lo, (size_t)side->n * sizeof(double));
+    memmove(side->slots + lo, side->slots + side->lo, (size_t)side->n * sizeof(uint32_t));
     side->lo = lo;
     return 0;
 }
 
-/* Open a slot at storage position pos, moving whichever part is shorter; returns the slot,
- * or NULL on memory error. */
-static inline ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos)
+/* A slot for a new level: a freed one, else the next never used; NULL on memory error. */
+static inline ccxf_level *ccxf_new_slot(ccxf_side *side, uint32_t *slot)
 {
-    ccxf_level *a;
-    if (pos < side->n / 2) {
-        if (side->lo == 0 && ccxf_recentre(side) < 0) return NULL;
-        a = side->buf + side->lo;
-        memmove(a - 1, a, (size_t)pos * sizeof(ccxf_level));
-        side->lo--;
-        side->n++;
-        return side->buf + side->lo + pos;
+    if (side->free_n) {
+        *slot = side->free_slots[--side->free_n];
+        return side->pool + *slot;
     }
-    if (side->lo + side->n >= side->cap && ccxf_recentre(side) < 0) return NULL;
-    a = side->buf + side->lo;
-    memmove(a + pos + 1, a + pos, (size_t)(side->n - pos) * sizeof(ccxf_level));
+    if (side->pool_used == side->pool_cap) {
+        Py_ssize_t newcap = side->pool_cap < 16 ? 16 : side->pool_cap * 2;
+        ccxf_level *pool;
+        uint32_t *free_slots;
+        if (newcap > CCXF_MAX_LEVELS) return NULL;
+        pool = (ccxf_level *)PyMem_Realloc(side->pool, (size_t)newcap * sizeof(ccxf_level));
+        if (!pool) return NULL;
+        side->pool = pool;
+        /* every slot may be free at once: the stack never grows in a delete */
+        free_slots = (uint32_t *)PyMem_Realloc(side->free_slots,
+                                               (size_t)newcap * sizeof(uint32_t));
+        if (!free_slots) return NULL;
+        side->free_slots = free_slots;
+        side->pool_cap = newcap;
+    }
+    *slot = (uint32_t)side->pool_used++;
+    return side->pool + *slot;
+}
+
+/* Move count entries at i one place up (to i + 1) or down (to i - 1). Inline for the few
+ * entries of an update near the top; memmove for the long moves of a level deep down. */
+static inline void ccxf_shift_up(ccxf_side *side, Py_ssize_t i, Py_ssize_t count)
+{
+    double *k = side->keys + i;
+    uint32_t *s = side->slots + i;
+    if (count > 16) {
+        memmove(k + 1, k, (size_t)count * sizeof(double));
+        memmove(s + 1, s, (size_t)count * sizeof(uint32_t));
+        return;
+    }
+    for (; count > 0; count--) {
+        k[count] = k[count - 1];
+        s[count] = s[count - 1];
+    }
+}
+
+static inline void ccxf_shift_down(ccxf_side *side, Py_ssize_t i, Py_ssize_t count)
+{
+    double *k = side->keys + i;
+    uint32_t *s = side->slots + i;
+    Py_ssize_t j;
+    if (count > 16) {
+        memmove(k - 1, k, (size_t)count * sizeof(double));
+        memmove(s - 1, s, (size_t)count * sizeof(uint32_t));
+        return;
+    }
+    for (j = 0; j < count; j++) {
+        k[j - 1] = k[j];
+        s[j - 1] = s[j];
+    }
+}
+
+/* Open position pos for a new level with that key, moving whichever part is shorter;
+ * returns the level (its fields to be set by the caller), or NULL on memory error with the
+ * side as it was. */
+static inline ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos, double key)
+{
+    uint32_t slot;
+    ccxf_level *lv;
+    if (side->n >= CCXF_MAX_LEVELS) return NULL;
+    lv = ccxf_new_slot(side, &slot);
+    if (!lv) return NULL;
+    if (pos < side->n / 2) {
+        if (side->lo == 0 && ccxf_recentre(side) < 0) goto fail;
+        ccxf_shift_down(side, side->lo, pos);
+        side->lo--;
+    } else {
+        if (side->lo + side->n >= side->cap && ccxf_recentre(side) < 0) goto fail;
+        ccxf_shift_up(side, side->lo + pos, side->n - pos);
+    }
+    side->keys[side->lo + pos] = key;
+    side->slots[side->lo + pos] = slot;
     side->n++;
-    return a + pos;
+    return lv;
+fail:
+    side->free_slots[side->free_n++] = slot;
+    return NULL;
 }
 
 static inline void ccxf_delete_at(ccxf_side *side, Py_ssize_t pos)
 {
-    ccxf_level *a = side->buf + side->lo;
+    side->free_slots[side->free_n++] = side->slots[side->lo + pos];
     if (pos < side->n / 2) {
-        memmove(a + 1, a, (size_t)pos * sizeof(ccxf_level));
+        ccxf_shift_up(side, side->lo, pos);
         side->lo++;
     } else {
-        memmove(a + pos, a + pos + 1, (size_t)(side->n - pos - 1) * sizeof(ccxf_level));
+        ccxf_shift_down(side, side->lo + pos + 1, side->n - pos - 1);
     }
     side->n--;
 }
@@ -623,10 +756,37 @@ static inline void ccxf_delete_at(ccxf_side *side, Py_ssize_t pos)
 /* Drop the worst levels so that at most depth remain. */
 static inline void ccxf_truncate(ccxf_side *side, Py_ssize_t depth)
 {
+    Py_ssize_t i;
     if (side->n > depth) {
+        for (i = 0; i < side->n - depth; i++)
+            side->free_slots[side->free_n++] = side->slots[side->lo + i];
         side->lo += side->n - depth;
         side->n = depth;
     }
+}
+
+/* dst (empty, initialised) becomes a copy of src, its levels in position order. */
+static inline int ccxf_side_copy(ccxf_side *dst, const ccxf_side *src)
+{
+    Py_ssize_t i, n = src->n;
+    if (!n) return 0;
+    dst->keys = (double *)PyMem_Malloc((size_t)n * sizeof(double));
+    dst->slots = (uint32_t *)PyMem_Malloc((size_t)n * sizeof(uint32_t));
+    dst->pool = (ccxf_level *)PyMem_Malloc((size_t)n * sizeof(ccxf_level));
+    dst->free_slots = (uint32_t *)PyMem_Malloc((size_t)n * sizeof(uint32_t));
+    if (!dst->keys || !dst->slots || !dst->pool || !dst->free_slots) {
+        ccxf_side_free(dst);
+        return -1;
+    }
+    memcpy(dst->keys, src->keys + src->lo, (size_t)n * sizeof(double));
+    for (i = 0; i < n; i++) {
+        dst->slots[i] = (uint32_t)i;
+        dst->pool[i] = *ccxf_at(src, i);
+    }
+    dst->lo = 0;
+    dst->n = dst->cap = dst->pool_used = dst->pool_cap = n;
+    dst->free_n = 0;
+    return 0;
 }
 
 /* Keep a number's wire text, or mark it absent when it is too long to keep. Copied as two
@@ -658,7 +818,7 @@ CCXF_HOT int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssi
     double key = ccxf_key(side, price);
     Py_ssize_t pos = ccxf_lower_bound(side, key);
     ccxf_level *lv;
-    int found = pos < side->n && ccxf_key(side, ccxf_at(side, pos)->price) == key;
+    int found = pos < side->n && ccxf_key_at(side, pos) == key;
     if (amount != 0.0) {
         if (found) {
             lv = ccxf_at(side, pos);
@@ -667,7 +827,7 @@ CCXF_HOT int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssi
             if (plen > 0)
                 ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen);
         } else {
-            lv = ccxf_insert_at(side, pos);
+            lv = ccxf_insert_at(side, pos, key);
             if (!lv) return -1;
             lv->price = price;
             ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen);
@@ -804,15 +964,14 @@ static Py_ssize_t ccxf_okx_text(char *buf, ccxf_side *bids, ccxf_side *asks, Py_
     Py_ssize_t nb = bids->n < depth ? bids->n : depth;
     Py_ssize_t na = asks->n < depth ? asks->n : depth;
     Py_ssize_t both = nb < na ? nb : na, i;
-    ccxf_level *bid = bids->buf + bids->lo + bids->n - 1;    /* the best level is the last */
-    ccxf_level *ask = asks->buf + asks->lo + asks->n - 1;
     char *o = buf;
+    /* the best level is the last */
     for (i = 0; i < both; i++) {
-        o = ccxf_okx_level(o, bid - i);
-        o = ccxf_okx_level(o, ask - i);
+        o = ccxf_okx_level(o, ccxf_at(bids, bids->n - 1 - i));
+        o = ccxf_okx_level(o, ccxf_at(asks, asks->n - 1 - i));
     }
-    for (; i < nb; i++) o = ccxf_okx_level(o, bid - i);
-    for (; i < na; i++) o = ccxf_okx_level(o, ask - i);
+    for (; i < nb; i++) o = ccxf_okx_level(o, ccxf_at(bids, bids->n - 1 - i));
+    for (; i < na; i++) o = ccxf_okx_level(o, ccxf_at(asks, asks->n - 1 - i));
     return o == buf ? 0 : o - buf - 1;      /* without the last ':' */
 }
 
