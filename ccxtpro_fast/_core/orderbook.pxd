@@ -77,6 +77,7 @@ cdef class OrderBookSide:
     cdef int store_bytes_levels(self, const char *data, Py_ssize_t size, bint padded=*) except -1
     cdef int store_bytes_level_objects(self, const char *data, Py_ssize_t size, bint padded=*) except -1
     cdef int store_list(self, list levels, bint keep_extra=*) except -1
+    cdef int store_list_item(self, object delta, bint keep_extra) except -1
     cdef list level(self, Py_ssize_t i)
     cdef Py_ssize_t position(self, double price)
     cdef inline Py_ssize_t length(self):

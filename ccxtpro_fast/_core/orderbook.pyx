@@ -38,6 +38,8 @@ cdef extern from "ccxf.h":
     uint32_t ccxf_crc32_zlib(uint32_t crc, const unsigned char *buf, size_t len) nogil
     int ccxf_crc32_uses_pclmul() nogil
     const char *ccxf_ascii_text(PyObject *o, Py_ssize_t *len)
+    Py_ssize_t ccxf_store_text_levels(ccxf_side *side, list levels, Py_ssize_t i,
+                                      int keep_extra)
     int ccxf_parse_amount_words(const char *s, Py_ssize_t n, double *value, int *lazy)
     int ccxf_parse_amount_sse2(const char *s, Py_ssize_t n, double *value, int *lazy)
     bint CCXF_HAVE_SSE2
@@ -685,47 +687,53 @@ cdef class OrderBookSide:
 
     cdef int store_list(self, list levels, bint keep_extra=True) except -1:
         """store_levels for a list. keep_extra: a level keeps an int third item, as
-        ccxt's storeArray keeps the list (False: only price and amount, as store() does)."""
-        cdef Py_ssize_t i, n
-        cdef PyObject *delta
+        ccxt's storeArray keeps the list (False: only price and amount, as store() does).
+        Plain [price, amount] text levels go through one C loop; it stops at any other
+        level, which store_list_item takes (and raises for, when it is malformed)."""
+        cdef Py_ssize_t i = 0, n = PyList_GET_SIZE(levels)
+        while i < n:
+            i = ccxf_store_text_levels(&self.s, levels, i, keep_extra)
+            if i < 0:
+                raise MemoryError()
+            if i < n:
+                self.store_list_item(<object>PyList_GET_ITEM(levels, i), keep_extra)
+                i += 1
+        return 0
+
+    cdef int store_list_item(self, object delta, bint keep_extra) except -1:
+        """One level of store_list that is not plain [price, amount] text."""
         cdef PyObject *price
         cdef PyObject *amount
         cdef number_t p, a
-        cdef int rc, lazy
-        n = PyList_GET_SIZE(levels)
-        for i in range(n):
-            delta = PyList_GET_ITEM(levels, i)
-            if not (PyList_CheckExact(delta) and PyList_GET_SIZE(<object>delta) >= 2) or (
-                    keep_extra and PyList_GET_SIZE(<object>delta) > 2
-                    and PyLong_CheckExact(<object>PyList_GET_ITEM(<object>delta, 2))):
-                if keep_extra:
-                    self.store_delta(<object>delta)
-                else:
-                    OrderBookSide.store_delta_pair(self, <object>delta)
-                continue
-            price = PyList_GET_ITEM(<object>delta, 0)
-            amount = PyList_GET_ITEM(<object>delta, 1)
-            p.text = ccxf_ascii_text(price, &p.len)
-            a.text = ccxf_ascii_text(amount, &a.len)
-            if p.text != NULL and a.text != NULL:
-                # the hot path, [price, amount] text as orjson gives it: both parses inline
-                # and back to back, so their divisions overlap
-                rc = ccxf_parse_price_str(p.text, p.len, &p.value)
-                if rc != CCXF_PARSE_OK:
-                    _raise_parse_error(rc, p.text, p.len)
-                rc = ccxf_parse_amount_str(a.text, a.len, &a.value, &lazy)
-                if rc != CCXF_PARSE_OK:
-                    _raise_parse_error(rc, a.text, a.len)
+        cdef int rc, lazy = 0
+        if not (type(delta) is list and PyList_GET_SIZE(delta) >= 2) or (
+                keep_extra and PyList_GET_SIZE(delta) > 2
+                and PyLong_CheckExact(<object>PyList_GET_ITEM(delta, 2))):
+            if keep_extra:
+                self.store_delta(delta)
             else:
-                lazy = 0
-                parse_number(<object>price, &p)
-                if amount == <PyObject *>None:
-                    a.value = 0.0
-                    a.len = 0
-                else:
-                    parse_number(<object>amount, &a)
-            if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
-                raise MemoryError()
+                OrderBookSide.store_delta_pair(self, delta)
+            return 0
+        price = PyList_GET_ITEM(delta, 0)
+        amount = PyList_GET_ITEM(delta, 1)
+        p.text = ccxf_ascii_text(price, &p.len)
+        a.text = ccxf_ascii_text(amount, &a.len)
+        if p.text != NULL and a.text != NULL:
+            rc = ccxf_parse_price_str(p.text, p.len, &p.value)
+            if rc != CCXF_PARSE_OK:
+                _raise_parse_error(rc, p.text, p.len)
+            rc = ccxf_parse_amount_str(a.text, a.len, &a.value, &lazy)
+            if rc != CCXF_PARSE_OK:
+                _raise_parse_error(rc, a.text, a.len)
+        else:
+            parse_number(<object>price, &p)
+            if amount == <PyObject *>None:
+                a.value = 0.0
+                a.len = 0
+            else:
+                parse_number(<object>amount, &a)
+        if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
+            raise MemoryError()
         return 0
 
     def store_json(self, data, Py_ssize_t start=0, Py_ssize_t stop=-1):

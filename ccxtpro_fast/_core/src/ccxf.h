@@ -340,24 +340,27 @@ CCXF_HOT int ccxf_parse_amount_words(const char *s, Py_ssize_t n, double *value,
  * that '.' is neither first nor last. */
 CCXF_HOT int ccxf_parse_amount_sse2(const char *s, Py_ssize_t n, double *value, int *lazy)
 {
-    int negative = n > 0 && *s == '-';
+    int negative = n > 0 && *s == '-', nonzero;
     Py_ssize_t len = n - negative;
     __m128i bytes, from_zero;
-    unsigned text, digit, zero, dot;
+    unsigned text, first, digit, zero, dot;
     if (len < 1 || len > 16) return ccxf_parse_amount(s, n, value, lazy);
     bytes = _mm_loadu_si128((const __m128i *)(s + n - 16));
-    text = (0xFFFFu << (16 - len)) & 0xFFFFu;
+    first = 0x10000u >> len;
+    text = 0x10000u - first;
     from_zero = _mm_sub_epi8(bytes, _mm_set1_epi8('0'));
     digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-        _mm_min_epu8(from_zero, _mm_set1_epi8(9)), from_zero)) & text;
+        _mm_min_epu8(from_zero, _mm_set1_epi8(9)), from_zero));
     dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('.'))) & text;
-    zero = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(from_zero, _mm_setzero_si128())) & text;
-    /* 16 digits without a point may pass 2^53: not exact on first read */
-    if ((digit | dot) != text || (dot & (dot - 1)) || (dot & (0x8000u | (1u << (16 - len))))
-            || (len == 16 && !dot))
+    zero = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(from_zero, _mm_setzero_si128()));
+    /* one test for all: a byte neither digit nor '.', a second '.', a '.' first or last,
+       and 16 digits without a point (they may pass 2^53: not exact on first read) */
+    if ((((digit | dot) & text) ^ text) | (dot & (dot - 1)) | (dot & (0x8000u | first))
+            | (len == 16 && !dot))
         return ccxf_parse_amount(s, n, value, lazy);
-    *lazy = (zero | dot) != text;
-    *value = *lazy ? (negative ? -1.0 : 1.0) : 0.0;
+    nonzero = ((zero | dot) & text) != text;
+    *lazy = nonzero;
+    *value = (double)(nonzero - 2 * (nonzero & negative));
     return CCXF_PARSE_OK;
 }
 #else
@@ -717,7 +720,7 @@ static inline void ccxf_shift_down(ccxf_side *side, Py_ssize_t i, Py_ssize_t cou
 /* Open position pos for a new level with that key, moving whichever part is shorter;
  * returns the level (its fields to be set by the caller), or NULL on memory error with the
  * side as it was. */
-static inline ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos, double key)
+CCXF_HOT ccxf_level *ccxf_insert_at(ccxf_side *side, Py_ssize_t pos, double key)
 {
     uint32_t slot;
     ccxf_level *lv;
@@ -841,6 +844,37 @@ CCXF_HOT int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssi
         ccxf_delete_at(side, pos);
     }
     return 0;
+}
+
+/* Store levels[i:] of a list while they are plain [price, amount] text levels, as orjson
+ * gives them: a list of two compact ASCII strs (more items only when the third is not an
+ * int, or keep_extra is 0) of decimal text. Returns the index of the first level it did not
+ * store (the caller's general path decides that one, and raises if it is malformed), or
+ * -1 on memory error. */
+static Py_ssize_t ccxf_store_text_levels(ccxf_side *side, PyObject *levels, Py_ssize_t i,
+                                         int keep_extra)
+{
+    Py_ssize_t n = PyList_GET_SIZE(levels);
+    PyObject **items = ((PyListObject *)levels)->ob_item;
+    for (; i < n; i++) {
+        PyObject *delta = items[i], **pair;
+        Py_ssize_t size, plen, alen;
+        const char *ptext, *atext;
+        double price, amount;
+        int lazy;
+        if (!PyList_CheckExact(delta)) break;
+        size = PyList_GET_SIZE(delta);
+        pair = ((PyListObject *)delta)->ob_item;
+        if (size < 2 || (size > 2 && keep_extra && PyLong_CheckExact(pair[2]))) break;
+        ptext = ccxf_ascii_text(pair[0], &plen);
+        atext = ccxf_ascii_text(pair[1], &alen);
+        if (!ptext || !atext
+                || ccxf_parse_price_str(ptext, plen, &price) != CCXF_PARSE_OK
+                || ccxf_parse_amount_str(atext, alen, &amount, &lazy) != CCXF_PARSE_OK)
+            break;
+        if (ccxf_store(side, price, ptext, plen, amount, atext, alen, lazy) < 0) return -1;
+    }
+    return i;
 }
 
 /* A level's amount, computed from its wire text on the first read when it was stored lazily. */
