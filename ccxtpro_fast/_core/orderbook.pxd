@@ -4,6 +4,8 @@ from libc.stdint cimport int64_t, int8_t, uint8_t, uint32_t
 
 cdef extern from "ccxf.h":
     ctypedef struct ccxf_level:
+        char price_text[24]
+        char amount_text[24]
         double price
         double amount
         double extra
@@ -11,8 +13,10 @@ cdef extern from "ccxf.h":
         uint8_t amount_len
         uint8_t extra_is_int
         uint8_t amount_lazy
-        char price_text[23]
-        char amount_text[23]
+
+    const char *ccxf_price_text(const ccxf_level *lv) nogil
+    const char *ccxf_amount_text(const ccxf_level *lv) nogil
+    int CCXF_TEXT_FIELD
 
     ctypedef struct ccxf_side:
         Py_ssize_t n
@@ -47,7 +51,8 @@ cdef extern from "ccxf.h":
     Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key) nogil
     void ccxf_truncate(ccxf_side *side, Py_ssize_t depth) nogil
     int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
-                   double amount, const char *atext, Py_ssize_t alen, int amount_lazy) nogil
+                   double amount, const char *atext, Py_ssize_t alen, int amount_lazy,
+                   int padded) nogil
     int ccxf_parse_price_str(const char *s, Py_ssize_t n, double *value)
     int ccxf_parse_amount_str(const char *s, Py_ssize_t n, double *value, int *lazy)
     double ccxf_amount(ccxf_level *lv)

@@ -102,13 +102,14 @@ cdef inline Py_ssize_t _kraken_level(char *out, ccxf_level *lv, int price_precis
     # alone needs a lazily stored amount's value
     cdef Py_ssize_t n = -2, m = -2
     if price_precision >= 0:
-        n = ccxf_kraken_text16(out, lv.price_text, lv.price_len, price_precision)
+        n = ccxf_kraken_text16(out, ccxf_price_text(lv), lv.price_len, price_precision)
     if n == -2:
-        n = _kraken_number(out, lv.price, lv.price_text, lv.price_len, price_precision)
+        n = _kraken_number(out, lv.price, ccxf_price_text(lv), lv.price_len, price_precision)
     if amount_precision >= 0:
-        m = ccxf_kraken_text16(out + n, lv.amount_text, lv.amount_len, amount_precision)
+        m = ccxf_kraken_text16(out + n, ccxf_amount_text(lv), lv.amount_len,
+                               amount_precision)
     if m == -2:
-        m = _kraken_number(out + n, ccxf_amount(lv), lv.amount_text, lv.amount_len,
+        m = _kraken_number(out + n, ccxf_amount(lv), ccxf_amount_text(lv), lv.amount_len,
                            amount_precision)
     return n + m
 
@@ -124,10 +125,10 @@ def _kraken_number_for_tests(text, int precision, bint word_moves):
     if len(data) > 23:      # CCXF_TEXT_MAX
         raise ValueError('longer than a level keeps')
     memset(&lv, 0x55, sizeof(lv))      # bytes past the text are not zeros in a real level
-    memcpy(lv.price_text, <const char *>data, len(data))
     lv.price_len = <uint8_t>len(data)
+    memcpy(<char *>ccxf_price_text(&lv), <const char *>data, len(data))
     if word_moves:
-        n = ccxf_kraken_text16(out, lv.price_text, lv.price_len, precision)
+        n = ccxf_kraken_text16(out, ccxf_price_text(&lv), lv.price_len, precision)
         if n == -2:
             return None
     else:
@@ -135,7 +136,7 @@ def _kraken_number_for_tests(text, int precision, bint word_moves):
             value = float(text)
         except ValueError:
             value = float('nan')     # text the store would refuse; only its bytes count
-        n = _kraken_number(out, value, lv.price_text, lv.price_len, precision)
+        n = _kraken_number(out, value, ccxf_price_text(&lv), lv.price_len, precision)
     return out[:n].decode('ascii')
 
 
@@ -427,7 +428,7 @@ cdef class OrderBookSide:
 
     cdef int store_number(self, number_t *price, number_t *amount) except -1:
         if ccxf_store(&self.s, price.value, price.text, price.len,
-                      amount.value, amount.text, amount.len, 0) < 0:
+                      amount.value, amount.text, amount.len, 0, 0) < 0:
             raise MemoryError()
         return 0
 
@@ -563,7 +564,8 @@ cdef class OrderBookSide:
                         i += 1
                 if not isfinite(p.value) or not isfinite(a.value):
                     raise DecimalError('not a finite number in level array')
-                if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
+                if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy,
+                              padded) < 0:
                     raise MemoryError()
                 while i < size and _json_ws(data[i]):
                     i += 1
@@ -650,7 +652,8 @@ cdef class OrderBookSide:
                     return 1            # price or qty missing (or given twice)
                 if not isfinite(p.value) or not isfinite(a.value):
                     raise DecimalError('not a finite number in level list')
-                if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
+                if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy,
+                              padded) < 0:
                     raise MemoryError()
                 i = _skip_ws(data, i, size)
                 if i < size and data[i] == b',':
@@ -732,7 +735,7 @@ cdef class OrderBookSide:
                 a.len = 0
             else:
                 parse_number(<object>amount, &a)
-        if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy) < 0:
+        if ccxf_store(&self.s, p.value, p.text, p.len, a.value, a.text, a.len, lazy, 0) < 0:
             raise MemoryError()
         return 0
 

@@ -28,18 +28,36 @@
 #define CCXF_MAX_NUMBER_TEXT 64
 /* the longest wire text a level keeps; longer numbers are rendered from the float */
 #define CCXF_TEXT_MAX 23
+/* A kept text ENDS at its field's end (ccxf_price_text/ccxf_amount_text give its start):
+ * text of up to 16 bytes from a str is then kept by one 16-byte copy of the bytes ending
+ * at its end. The fields come first and the numbers after them, so that 16 bytes read
+ * from any kept text's start stay inside the level (ccxf_render_wire, ccxf_kraken_text16). */
+#define CCXF_TEXT_FIELD 24
 
 typedef struct {
+    char price_text[CCXF_TEXT_FIELD];
+    char amount_text[CCXF_TEXT_FIELD];
     double price;
     double amount;
     double extra;          /* order count on counted sides */
-    uint8_t price_len;     /* bytes of price_text; 0: the price came as a number */
+    uint8_t price_len;     /* bytes of price text; 0: the price came as a number */
     uint8_t amount_len;
     uint8_t extra_is_int;  /* the count came as an int: give it back as an int */
-    uint8_t amount_lazy;   /* amount not computed yet: it is float(amount_text) (ccxf_amount) */
-    char price_text[CCXF_TEXT_MAX];
-    char amount_text[CCXF_TEXT_MAX];
+    uint8_t amount_lazy;   /* amount not computed yet: it is float(amount text) (ccxf_amount) */
 } ccxf_level;
+
+_Static_assert(offsetof(ccxf_level, amount_text) + CCXF_TEXT_FIELD - 1 + 16
+               <= sizeof(ccxf_level), "16 bytes from a kept text's start are the level's");
+
+static inline const char *ccxf_price_text(const ccxf_level *lv)
+{
+    return lv->price_text + CCXF_TEXT_FIELD - lv->price_len;
+}
+
+static inline const char *ccxf_amount_text(const ccxf_level *lv)
+{
+    return lv->amount_text + CCXF_TEXT_FIELD - lv->amount_len;
+}
 
 static const double ccxf_pow10[23] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -792,11 +810,20 @@ static inline int ccxf_side_copy(ccxf_side *dst, const ccxf_side *src)
     return 0;
 }
 
-/* Keep a number's wire text, or mark it absent when it is too long to keep. Copied as two
- * overlapping words of the size class, never reading past the source's end. */
-static inline void ccxf_keep_text(char *dst, uint8_t *dst_len, const char *src, Py_ssize_t len)
+/* Keep a number's wire text at the end of its field, or mark it absent when it is too long
+ * to keep. padded: the 16 bytes ending at the text's end are readable (text inside a str
+ * or bytes object), so text of up to 16 bytes takes one 16-byte copy; otherwise it is
+ * copied as two overlapping words of its size class, never reading past either end. */
+CCXF_HOT void ccxf_keep_text(char *field, uint8_t *field_len, const char *src, Py_ssize_t len,
+                             int padded)
 {
-    if (len <= 0 || len > CCXF_TEXT_MAX) { *dst_len = 0; return; }
+    char *dst = field + CCXF_TEXT_FIELD - len;
+    if (padded && (size_t)(len - 1) < 16) {
+        memcpy(field + CCXF_TEXT_FIELD - 16, src + len - 16, 16);
+        *field_len = (uint8_t)len;
+        return;
+    }
+    if (len <= 0 || len > CCXF_TEXT_MAX) { *field_len = 0; return; }
     if (len >= 8) {
         if (len > 16) memcpy(dst + 8, src + 8, 8);
         memcpy(dst, src, 8);
@@ -809,14 +836,15 @@ static inline void ccxf_keep_text(char *dst, uint8_t *dst_len, const char *src, 
         dst[len >> 1] = src[len >> 1];
         dst[len - 1] = src[len - 1];
     }
-    *dst_len = (uint8_t)len;
+    *field_len = (uint8_t)len;
 }
 
 /* Set (amount != 0) or delete (amount == 0) the level at price, keeping the wire texts
- * (length 0: none). Returns 0, or -1 on memory error. An existing level keeps its price as
- * first stored, as ccxt's does. */
+ * (length 0: none; padded: as ccxf_keep_text). Returns 0, or -1 on memory error. An
+ * existing level keeps its price as first stored, as ccxt's does. */
 CCXF_HOT int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,
-                             double amount, const char *atext, Py_ssize_t alen, int amount_lazy)
+                        double amount, const char *atext, Py_ssize_t alen, int amount_lazy,
+                        int padded)
 {
     double key = ccxf_key(side, price);
     Py_ssize_t pos = ccxf_lower_bound(side, key);
@@ -828,18 +856,18 @@ CCXF_HOT int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssi
             /* the price as the exchange prints it now: a checksum hashes that (Bitget's
                "replace the depth data"), should a price ever be printed another way */
             if (plen > 0)
-                ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen);
+                ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen, padded);
         } else {
             lv = ccxf_insert_at(side, pos, key);
             if (!lv) return -1;
             lv->price = price;
-            ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen);
+            ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen, padded);
             lv->extra = 0.0;
             lv->extra_is_int = 0;
         }
         lv->amount = amount;
         lv->amount_lazy = (uint8_t)amount_lazy;
-        ccxf_keep_text(lv->amount_text, &lv->amount_len, atext, alen);
+        ccxf_keep_text(lv->amount_text, &lv->amount_len, atext, alen, padded);
     } else if (found) {
         ccxf_delete_at(side, pos);
     }
@@ -872,7 +900,8 @@ static Py_ssize_t ccxf_store_text_levels(ccxf_side *side, PyObject *levels, Py_s
                 || ccxf_parse_price_str(ptext, plen, &price) != CCXF_PARSE_OK
                 || ccxf_parse_amount_str(atext, alen, &amount, &lazy) != CCXF_PARSE_OK)
             break;
-        if (ccxf_store(side, price, ptext, plen, amount, atext, alen, lazy) < 0) return -1;
+        if (ccxf_store(side, price, ptext, plen, amount, atext, alen, lazy, 1) < 0)
+            return -1;
     }
     return i;
 }
@@ -883,7 +912,7 @@ static inline double ccxf_amount(ccxf_level *lv)
     if (lv->amount_lazy) {
         int64_t mant;
         int8_t scale;
-        ccxf_parse_decimal(lv->amount_text, lv->amount_len, &lv->amount, &mant, &scale);
+        ccxf_parse_decimal(ccxf_amount_text(lv), lv->amount_len, &lv->amount, &mant, &scale);
         lv->amount_lazy = 0;
     }
     return lv->amount;
@@ -966,8 +995,9 @@ static inline Py_ssize_t ccxf_render_js(char *out, double v)
 
 /* The wire text of a number, or repr when it came without text. The text is copied as
  * whole words (16 bytes, then the other 7 of CCXF_TEXT_MAX when longer) rather than byte
- * by byte: out must have CCXF_TEXT_MAX bytes of room, and what lies past the returned
- * length is scratch that the next write covers. */
+ * by byte: the text must be a level's (see CCXF_TEXT_FIELD), out must have CCXF_TEXT_MAX
+ * bytes of room, and what lies past the returned length is scratch that the next write
+ * covers. */
 static inline Py_ssize_t ccxf_render_wire(char *out, double v, const char *text, uint8_t len)
 {
     if (len) {
@@ -981,9 +1011,9 @@ static inline Py_ssize_t ccxf_render_wire(char *out, double v, const char *text,
 /* One level of OKX's checksum text, "price:amount:", from the wire text. */
 static inline char *ccxf_okx_level(char *o, ccxf_level *lv)
 {
-    o += ccxf_render_wire(o, lv->price, lv->price_text, lv->price_len);
+    o += ccxf_render_wire(o, lv->price, ccxf_price_text(lv), lv->price_len);
     *o++ = ':';
-    o += ccxf_render_wire(o, lv->amount_len ? lv->amount : ccxf_amount(lv), lv->amount_text,
+    o += ccxf_render_wire(o, lv->amount_len ? lv->amount : ccxf_amount(lv), ccxf_amount_text(lv),
                           lv->amount_len);
     *o++ = ':';
     return o;
@@ -1099,8 +1129,6 @@ from_float:
  * instead of a branch per byte. The 16 bytes from text must be readable (a level's text
  * fields are), and out needs 48 writable bytes. Returns -2 for any other text, which
  * ccxf_render_kraken decides. */
-_Static_assert(offsetof(ccxf_level, amount_text) + 16 <= sizeof(ccxf_level),
-               "ccxf_kraken_text16 reads 16 bytes from a level's text fields");
 CCXF_HOT Py_ssize_t ccxf_kraken_text16(char *out, const char *text, Py_ssize_t len,
                                       int precision)
 {
