@@ -32,6 +32,10 @@ def table(core, checksum, memory, end_to_end, levels) -> str:
                 if peer else
                 f"| book merge, ns per level (strings parsed) | {base:.0f} | {fast:.1f} | "
                 f"{base / fast:.0f}x | |")
+    adapter = core.get("ccxt.pro OrderBook via handle_deltas")
+    if adapter:
+        rows.append(f"| book merge as ccxt.pro's Binance adapter runs it (safe_float a number), "
+                    f"ns per level | {adapter:.0f} | {fast:.1f} | {adapter / fast:.0f}x | |")
     ours, python = checksum["ccxtpro_fast"], checksum["Python (zlib.crc32 over joined text)"]
     rows.append(f"| OKX checksum, 25 levels, us | {python / 1000:.2f} (Python rule) | "
                 f"{ours / 1000:.2f} | {python / ours:.0f}x | |")

@@ -125,6 +125,25 @@ def apply_ccxt(book, stream: DepthStream) -> None:
             asks.store(float(p), float(q))
 
 
+_BINANCE = None
+
+
+def apply_ccxt_adapter(book, stream: DepthStream) -> None:
+    """What ccxt.pro's Binance adapter runs per message on the same book class: its own
+    handle_deltas, a method call and two safe_float calls a level (ccxt/pro/binance.py)."""
+    global _BINANCE
+    if _BINANCE is None:
+        import ccxt.pro
+
+        _BINANCE = ccxt.pro.binance()     # no network: only its handlers are called
+    handle_deltas = _BINANCE.handle_deltas
+    bids = book["bids"]
+    asks = book["asks"]
+    for b, a in stream.messages:
+        handle_deltas(bids, b)
+        handle_deltas(asks, a)
+
+
 def make_bmoscon(stream: DepthStream):
     from order_book import OrderBook
 
@@ -156,6 +175,7 @@ IMPLEMENTATIONS = {
     "ccxtpro_fast store_deltas": (make_fast, apply_fast),
     "ccxtpro_fast store_json_deltas": (make_fast, apply_fast_raw),
     "ccxt.pro OrderBook": (make_ccxt, apply_ccxt),
+    "ccxt.pro OrderBook via handle_deltas": (make_ccxt, apply_ccxt_adapter),
     "bmoscon order_book": (make_bmoscon, apply_bmoscon),
 }
 
