@@ -1009,12 +1009,38 @@ static inline Py_ssize_t ccxf_render_wire(char *out, double v, const char *text,
 }
 
 /* One level of OKX's checksum text, "price:amount:", from the wire text. */
-static inline char *ccxf_okx_level(char *o, ccxf_level *lv)
+/* A level without both wire texts: kept apart so that the loop over the usual levels
+ * keeps its registers (inlined, its renderers spilled the loop's pointers to the stack). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static char *ccxf_okx_level_rendered(char *o, ccxf_level *lv)
 {
     o += ccxf_render_wire(o, lv->price, ccxf_price_text(lv), lv->price_len);
     *o++ = ':';
     o += ccxf_render_wire(o, lv->amount_len ? lv->amount : ccxf_amount(lv), ccxf_amount_text(lv),
                           lv->amount_len);
+    *o++ = ':';
+    return o;
+}
+
+static inline char *ccxf_okx_level(char *o, ccxf_level *lv)
+{
+    /* the lengths read before any byte is written: a char store may alias the level for
+       the compiler, which would read them again */
+    uint8_t price_len = lv->price_len, amount_len = lv->amount_len;
+    const char *price_text, *amount_text;
+    if (!(price_len && amount_len)) return ccxf_okx_level_rendered(o, lv);
+    /* both wire texts kept, as from every exchange that sends text */
+    price_text = ccxf_price_text(lv);
+    amount_text = ccxf_amount_text(lv);
+    memcpy(o, price_text, 16);
+    if (price_len > 16) memcpy(o + 16, price_text + 16, CCXF_TEXT_MAX - 16);
+    o += price_len;
+    *o++ = ':';
+    memcpy(o, amount_text, 16);
+    if (amount_len > 16) memcpy(o + 16, amount_text + 16, CCXF_TEXT_MAX - 16);
+    o += amount_len;
     *o++ = ':';
     return o;
 }
@@ -1028,14 +1054,18 @@ static Py_ssize_t ccxf_okx_text(char *buf, ccxf_side *bids, ccxf_side *asks, Py_
     Py_ssize_t nb = bids->n < depth ? bids->n : depth;
     Py_ssize_t na = asks->n < depth ? asks->n : depth;
     Py_ssize_t both = nb < na ? nb : na, i;
+    /* the best level is the last; the sides' fields read once, as the text written could
+       alias them for the compiler */
+    const uint32_t *bid = bids->slots + bids->lo + bids->n - 1;
+    const uint32_t *ask = asks->slots + asks->lo + asks->n - 1;
+    ccxf_level *bid_pool = bids->pool, *ask_pool = asks->pool;
     char *o = buf;
-    /* the best level is the last */
     for (i = 0; i < both; i++) {
-        o = ccxf_okx_level(o, ccxf_at(bids, bids->n - 1 - i));
-        o = ccxf_okx_level(o, ccxf_at(asks, asks->n - 1 - i));
+        o = ccxf_okx_level(o, bid_pool + bid[-i]);
+        o = ccxf_okx_level(o, ask_pool + ask[-i]);
     }
-    for (; i < nb; i++) o = ccxf_okx_level(o, ccxf_at(bids, bids->n - 1 - i));
-    for (; i < na; i++) o = ccxf_okx_level(o, ccxf_at(asks, asks->n - 1 - i));
+    for (; i < nb; i++) o = ccxf_okx_level(o, bid_pool + bid[-i]);
+    for (; i < na; i++) o = ccxf_okx_level(o, ask_pool + ask[-i]);
     return o == buf ? 0 : o - buf - 1;      /* without the last ':' */
 }
 
