@@ -26,7 +26,6 @@ cdef extern from "Python.h":
     ctypedef struct PyObject
     PyObject *PyList_GET_ITEM(object l, Py_ssize_t i)
     bint PyList_CheckExact(PyObject *o)
-    bint PyUnicode_CheckExact(PyObject *o)
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
     bint PyUnicode_IS_COMPACT_ASCII(object s)
     void *PyUnicode_DATA(object s)
@@ -258,10 +257,6 @@ cdef inline int _parse_level_str(const char *data, Py_ssize_t size, number_t *ou
     out.text = data
     out.len = size
     return 0
-
-
-cdef inline bint _is_ascii_str(PyObject *o):
-    return PyUnicode_CheckExact(o) and PyUnicode_IS_COMPACT_ASCII(<object>o)
 
 
 cdef inline int parse_text(const char *data, Py_ssize_t size, number_t *out) except -1:
