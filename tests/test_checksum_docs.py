@@ -205,3 +205,28 @@ def test_checksum_rejects_bad_arguments():
         b.checksum(_core.CHECKSUM_OKX, -1)
     with pytest.raises(TypeError):
         _core.IndexedOrderBook({"bids": [[1.0, 1.0, "a"]]}).checksum(_core.CHECKSUM_OKX)
+
+
+# each format's text of the book below, written out by its rule (Kraken v2 at 2 price and 3
+# amount decimals)
+NUMBER_LEVEL_TEXTS = {
+    _core.CHECKSUM_OKX: "43231.1:4:43232.8:9:43231:6.5:43232.9:0.25:43230.75:0.125:43233.5:3",
+    _core.CHECKSUM_BITFINEX:
+        "43231.1:4:43232.8:-9:43231:6.5:43232.9:-0.25:43230.75:0.125:43233.5:-3",
+    _core.CHECKSUM_KRAKEN: "4323289" "43232925" "4323353" "4323114" "4323165" "4323075125",
+    _core.CHECKSUM_KRAKEN_V2: "43232809000" "4323290250" "43233503000"
+                              "43231104000" "43231006500" "4323075125",
+}
+
+
+@pytest.mark.parametrize("fmt", list(NUMBER_LEVEL_TEXTS))
+@pytest.mark.parametrize("as_numbers", [False, True])
+def test_prices_render_from_text_and_from_numbers(fmt, as_numbers):
+    # a level that came as a number keeps no wire text: its price is rendered from the
+    # side's key, which is minus the price on asks
+    bids = [["43231.1", "4"], ["43231", "6.5"], ["43230.75", "0.125"]]
+    asks = [["43232.8", "9"], ["43232.9", "0.25"], ["43233.5", "3"]]
+    if as_numbers:
+        bids = [[float(p), float(q)] for p, q in bids]
+        asks = [[float(p), float(q)] for p, q in asks]
+    assert book(bids, asks).checksum_text(fmt, 25, 2, 3) == NUMBER_LEVEL_TEXTS[fmt]

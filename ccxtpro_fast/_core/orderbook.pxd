@@ -6,7 +6,6 @@ cdef extern from "ccxf.h":
     ctypedef struct ccxf_level:
         char price_text[24]
         char amount_text[24]
-        double price
         double amount
         double extra
         uint8_t price_len
@@ -48,6 +47,7 @@ cdef extern from "ccxf.h":
     double ccxf_key(const ccxf_side *side, double price) nogil
     double ccxf_key_at(const ccxf_side *side, Py_ssize_t pos) nogil
     ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos) nogil
+    double ccxf_price_at(const ccxf_side *side, Py_ssize_t pos) nogil
     Py_ssize_t ccxf_lower_bound(const ccxf_side *side, double key) nogil
     void ccxf_truncate(ccxf_side *side, Py_ssize_t depth) nogil
     int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssize_t plen,

@@ -94,8 +94,8 @@ cdef inline Py_ssize_t _kraken_number(char *out, double v, const char *text, uin
     return n
 
 
-cdef inline Py_ssize_t _kraken_level(char *out, ccxf_level *lv, int price_precision,
-                                     int amount_precision) except -1:
+cdef inline Py_ssize_t _kraken_level(char *out, ccxf_level *lv, double price,
+                                     int price_precision, int amount_precision) except -1:
     # a level's two numbers in Kraken's form: from the kept wire text by word moves when
     # it is short and plain (ccxf_kraken_text16), else by the general renderer, which
     # alone needs a lazily stored amount's value
@@ -103,7 +103,7 @@ cdef inline Py_ssize_t _kraken_level(char *out, ccxf_level *lv, int price_precis
     if price_precision >= 0:
         n = ccxf_kraken_text16(out, ccxf_price_text(lv), lv.price_len, price_precision)
     if n == -2:
-        n = _kraken_number(out, lv.price, ccxf_price_text(lv), lv.price_len, price_precision)
+        n = _kraken_number(out, price, ccxf_price_text(lv), lv.price_len, price_precision)
     if amount_precision >= 0:
         m = ccxf_kraken_text16(out + n, ccxf_amount_text(lv), lv.amount_len,
                                amount_precision)
@@ -776,12 +776,13 @@ cdef class OrderBookSide:
     # -------------------------------------------------------------- reading
 
     cdef list level(self, Py_ssize_t i):
-        cdef ccxf_level *lv = ccxf_at(&self.s, self.s.n - 1 - i)
+        cdef Py_ssize_t pos = self.s.n - 1 - i
+        cdef ccxf_level *lv = ccxf_at(&self.s, pos)
         cdef long long kept
         if lv.extra_is_int == EXTRA_INT64:
             memcpy(&kept, &lv.extra, sizeof(kept))
-            return [lv.price, ccxf_amount(lv), kept]
-        return [lv.price, ccxf_amount(lv)]
+            return [ccxf_price_at(&self.s, pos), ccxf_amount(lv), kept]
+        return [ccxf_price_at(&self.s, pos), ccxf_amount(lv)]
 
     def __len__(self):
         return self.s.n
@@ -818,7 +819,7 @@ cdef class OrderBookSide:
             i += self.s.n
         if i < 0 or i >= self.s.n:
             raise IndexError('order book side index out of range')
-        return ccxf_at(&self.s, self.s.n - 1 - i).price
+        return ccxf_price_at(&self.s, self.s.n - 1 - i)
 
     def amount(self, Py_ssize_t i=0):
         """The i-th best amount as a float, without building the level list."""
@@ -916,20 +917,22 @@ cdef class CountedOrderBookSide(OrderBookSide):
             if count_kind == EXTRA_OBJECT:
                 if self.extras is None:
                     self.extras = {}
-                self.extras[lv.price] = count
+                self.extras[ccxf_price_at(&self.s, pos)] = count
             elif self.extras:
-                self.extras.pop(lv.price, None)
+                self.extras.pop(ccxf_price_at(&self.s, pos), None)
         elif self.extras:
             self.extras.pop(p.value, None)
         return 0
 
     cdef list level(self, Py_ssize_t i):
-        cdef ccxf_level *lv = ccxf_at(&self.s, self.s.n - 1 - i)
+        cdef Py_ssize_t pos = self.s.n - 1 - i
+        cdef ccxf_level *lv = ccxf_at(&self.s, pos)
+        cdef double price = ccxf_price_at(&self.s, pos)
         if lv.extra_is_int == EXTRA_INT:
-            return [lv.price, ccxf_amount(lv), <long long>lv.extra]
+            return [price, ccxf_amount(lv), <long long>lv.extra]
         if lv.extra_is_int == EXTRA_OBJECT:
-            return [lv.price, ccxf_amount(lv), self.extras.get(lv.price)]
-        return [lv.price, ccxf_amount(lv), lv.extra]
+            return [price, ccxf_amount(lv), self.extras.get(price)]
+        return [price, ccxf_amount(lv), lv.extra]
 
     def store(self, price, size, count):
         self.store_delta((price, size, count))
@@ -954,7 +957,8 @@ cdef class CountedOrderBookSide(OrderBookSide):
             for pos in range(self.s.n):
                 lv = ccxf_at(&self.s, pos)
                 if lv.extra_is_int == EXTRA_OBJECT:
-                    kept[lv.price] = self.extras.get(lv.price)
+                    price = ccxf_price_at(&self.s, pos)
+                    kept[price] = self.extras.get(price)
             self.extras = kept
 
     def clear(self):
@@ -1361,7 +1365,7 @@ cdef class OrderBook(dict):
         cdef object bids_obj = self['bids'], asks_obj = self['asks']
         cdef OrderBookSide bids, asks
         cdef ccxf_level *lv
-        cdef Py_ssize_t i, nb, na, o = 0, j
+        cdef Py_ssize_t i, nb, na, o = 0, j, pos
         if not isinstance(bids_obj, OrderBookSide) or not isinstance(asks_obj, OrderBookSide):
             raise TypeError('checksums need price-level sides (not an indexed book)')
         bids = <OrderBookSide>bids_obj
@@ -1377,7 +1381,7 @@ cdef class OrderBook(dict):
                     if o:
                         buf[o] = b':'
                         o += 1
-                    o += ccxf_render_js(buf + o, lv.price)
+                    o += ccxf_render_js(buf + o, ccxf_price_at(&bids.s, bids.s.n - 1 - i))
                     buf[o] = b':'
                     o += 1
                     o += ccxf_render_js(buf + o, ccxf_amount(lv))
@@ -1386,7 +1390,7 @@ cdef class OrderBook(dict):
                     if o:
                         buf[o] = b':'
                         o += 1
-                    o += ccxf_render_js(buf + o, lv.price)
+                    o += ccxf_render_js(buf + o, ccxf_price_at(&asks.s, asks.s.n - 1 - i))
                     buf[o] = b':'
                     o += 1
                     o += ccxf_render_js(buf + o, -ccxf_amount(lv))
@@ -1400,10 +1404,12 @@ cdef class OrderBook(dict):
             elif price_precision > _MAX_KRAKEN_PRECISION or amount_precision > _MAX_KRAKEN_PRECISION:
                 raise ValueError(f'Kraken v2 precisions above {_MAX_KRAKEN_PRECISION} decimals')
             for j in range(na):
-                o += _kraken_level(buf + o, ccxf_at(&asks.s, asks.s.n - 1 - j),
+                pos = asks.s.n - 1 - j
+                o += _kraken_level(buf + o, ccxf_at(&asks.s, pos), ccxf_price_at(&asks.s, pos),
                                    price_precision, amount_precision)
             for j in range(nb):
-                o += _kraken_level(buf + o, ccxf_at(&bids.s, bids.s.n - 1 - j),
+                pos = bids.s.n - 1 - j
+                o += _kraken_level(buf + o, ccxf_at(&bids.s, pos), ccxf_price_at(&bids.s, pos),
                                    price_precision, amount_precision)
             return o
         raise ValueError(f'unknown checksum format {fmt}')

@@ -34,10 +34,10 @@
  * from any kept text's start stay inside the level (ccxf_render_wire, ccxf_kraken_text16). */
 #define CCXF_TEXT_FIELD 24
 
+/* A level's price is not in it: it is its key (ccxf_price_at), kept in the side's array. */
 typedef struct {
     char price_text[CCXF_TEXT_FIELD];
     char amount_text[CCXF_TEXT_FIELD];
-    double price;
     double amount;
     double extra;          /* order count on counted sides */
     uint8_t price_len;     /* bytes of price text; 0: the price came as a number */
@@ -583,6 +583,13 @@ static inline ccxf_level *ccxf_at(const ccxf_side *side, Py_ssize_t pos)
     return side->pool + side->slots[side->lo + pos];
 }
 
+/* The price of the level at pos, exactly as first stored: its key, unsigned. */
+static inline double ccxf_price_at(const ccxf_side *side, Py_ssize_t pos)
+{
+    double key = side->keys[side->lo + pos];
+    return side->is_bid ? key : -key;
+}
+
 /* How many of the eight keys at k are >= key. They are sorted, so those form the top of
  * the eight: with SSE2 the eight compares give a mask whose lowest set bit is the first
  * of them; without, a branch-free count. */
@@ -860,7 +867,6 @@ CCXF_HOT int ccxf_store(ccxf_side *side, double price, const char *ptext, Py_ssi
         } else {
             lv = ccxf_insert_at(side, pos, key);
             if (!lv) return -1;
-            lv->price = price;
             ccxf_keep_text(lv->price_text, &lv->price_len, ptext, plen, padded);
             lv->extra = 0.0;
             lv->extra_is_int = 0;
@@ -1014,9 +1020,9 @@ static inline Py_ssize_t ccxf_render_wire(char *out, double v, const char *text,
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static char *ccxf_okx_level_rendered(char *o, ccxf_level *lv)
+static char *ccxf_okx_level_rendered(char *o, ccxf_level *lv, double price)
 {
-    o += ccxf_render_wire(o, lv->price, ccxf_price_text(lv), lv->price_len);
+    o += ccxf_render_wire(o, price, ccxf_price_text(lv), lv->price_len);
     *o++ = ':';
     o += ccxf_render_wire(o, lv->amount_len ? lv->amount : ccxf_amount(lv), ccxf_amount_text(lv),
                           lv->amount_len);
@@ -1024,13 +1030,13 @@ static char *ccxf_okx_level_rendered(char *o, ccxf_level *lv)
     return o;
 }
 
-static inline char *ccxf_okx_level(char *o, ccxf_level *lv)
+static inline char *ccxf_okx_level(char *o, ccxf_level *lv, double price)
 {
     /* the lengths read before any byte is written: a char store may alias the level for
        the compiler, which would read them again */
     uint8_t price_len = lv->price_len, amount_len = lv->amount_len;
     const char *price_text, *amount_text;
-    if (!(price_len && amount_len)) return ccxf_okx_level_rendered(o, lv);
+    if (!(price_len && amount_len)) return ccxf_okx_level_rendered(o, lv, price);
     /* both wire texts kept, as from every exchange that sends text */
     price_text = ccxf_price_text(lv);
     amount_text = ccxf_amount_text(lv);
@@ -1058,14 +1064,17 @@ static Py_ssize_t ccxf_okx_text(char *buf, ccxf_side *bids, ccxf_side *asks, Py_
        alias them for the compiler */
     const uint32_t *bid = bids->slots + bids->lo + bids->n - 1;
     const uint32_t *ask = asks->slots + asks->lo + asks->n - 1;
+    /* a bid's price is its key, an ask's minus its key */
+    const double *bid_key = bids->keys + bids->lo + bids->n - 1;
+    const double *ask_key = asks->keys + asks->lo + asks->n - 1;
     ccxf_level *bid_pool = bids->pool, *ask_pool = asks->pool;
     char *o = buf;
     for (i = 0; i < both; i++) {
-        o = ccxf_okx_level(o, bid_pool + bid[-i]);
-        o = ccxf_okx_level(o, ask_pool + ask[-i]);
+        o = ccxf_okx_level(o, bid_pool + bid[-i], bid_key[-i]);
+        o = ccxf_okx_level(o, ask_pool + ask[-i], -ask_key[-i]);
     }
-    for (; i < nb; i++) o = ccxf_okx_level(o, bid_pool + bid[-i]);
-    for (; i < na; i++) o = ccxf_okx_level(o, ask_pool + ask[-i]);
+    for (; i < nb; i++) o = ccxf_okx_level(o, bid_pool + bid[-i], bid_key[-i]);
+    for (; i < na; i++) o = ccxf_okx_level(o, ask_pool + ask[-i], -ask_key[-i]);
     return o == buf ? 0 : o - buf - 1;      /* without the last ':' */
 }
 
