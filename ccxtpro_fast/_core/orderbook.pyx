@@ -1377,20 +1377,22 @@ cdef class OrderBook(dict):
         if fmt == FMT_BITFINEX:
             for i in range(max(nb, na)):
                 if i < nb:
-                    lv = ccxf_at(&bids.s, bids.s.n - 1 - i)
+                    pos = bids.s.n - 1 - i
+                    lv = ccxf_at(&bids.s, pos)
                     if o:
                         buf[o] = b':'
                         o += 1
-                    o += ccxf_render_js(buf + o, ccxf_price_at(&bids.s, bids.s.n - 1 - i))
+                    o += ccxf_render_js(buf + o, ccxf_price_at(&bids.s, pos))
                     buf[o] = b':'
                     o += 1
                     o += ccxf_render_js(buf + o, ccxf_amount(lv))
                 if i < na:
-                    lv = ccxf_at(&asks.s, asks.s.n - 1 - i)
+                    pos = asks.s.n - 1 - i
+                    lv = ccxf_at(&asks.s, pos)
                     if o:
                         buf[o] = b':'
                         o += 1
-                    o += ccxf_render_js(buf + o, ccxf_price_at(&asks.s, asks.s.n - 1 - i))
+                    o += ccxf_render_js(buf + o, ccxf_price_at(&asks.s, pos))
                     buf[o] = b':'
                     o += 1
                     o += ccxf_render_js(buf + o, -ccxf_amount(lv))
